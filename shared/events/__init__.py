@@ -1,0 +1,1 @@
+"""Wire schemas shared by every service: commands, events, topics."""

@@ -1,0 +1,74 @@
+"""The one place configuration is read from the environment (CONTRACT §2)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+from urllib.parse import unquote, urlparse
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_DATABASE_URL = "postgresql://automation:automation@127.0.0.1:5432/automation"
+PLACEHOLDER_ADMIN_TOKEN = "dev-admin-token"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    database_url: str = LOCAL_DATABASE_URL
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Lets test sessions and deployments share one broker without sharing topics.
+    kafka_topic_prefix: str = ""
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    automation_admin_token: str = PLACEHOLDER_ADMIN_TOKEN
+    automation_env: Literal["development", "production"] = "development"
+
+    ai_provider: Literal["offline", "openai"] = "offline"
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_image_model: str = "dall-e-3"
+    openai_timeout_seconds: float = 60.0
+    openai_max_retries: int = 3
+    offline_ai_latency_ms: int = Field(default=0, ge=0)
+
+    @property
+    def commands_topic(self) -> str:
+        return f"{self.kafka_topic_prefix}automation.commands"
+
+    @property
+    def events_topic(self) -> str:
+        return f"{self.kafka_topic_prefix}automation.events"
+
+    def group_id(self, name: str) -> str:
+        return f"{self.kafka_topic_prefix}automation-{name}"
+
+    def check_production(self) -> None:
+        """Refuse to run a production deployment with the development secret."""
+        if self.automation_env == "production" and (
+            self.automation_admin_token == PLACEHOLDER_ADMIN_TOKEN
+        ):
+            raise RuntimeError("AUTOMATION_ADMIN_TOKEN must be set in production")
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The `eventsourcing` library reads its PostgreSQL settings from POSTGRES_* keys."""
+        url = urlparse(self.database_url)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.path.lstrip("/"),
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or ""),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_POOL_SIZE": "8",
+            "POSTGRES_MAX_OVERFLOW": "8",
+            "POSTGRES_LOCK_TIMEOUT": "5",
+            "CREATE_TABLE": "y",
+        }
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
