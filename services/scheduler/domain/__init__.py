@@ -1,0 +1,1 @@
+"""The scheduler's pure rules: when a site's scheduled run is due."""
