@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Lets test sessions and deployments share one broker without sharing topics.
     kafka_topic_prefix: str = ""
+    # How soon a vanished pipeline process's sites move to another (the broker's minimum is 6 s).
+    kafka_session_timeout_ms: int = 10_000
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     automation_admin_token: str = PLACEHOLDER_ADMIN_TOKEN
