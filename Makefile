@@ -1,0 +1,50 @@
+# Commands of CONTRACT §1; the work is done by the scripts in infra/ (each explains itself at the top).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Touched after a successful install: dependencies are reinstalled only when pyproject.toml
+# is newer than it (or the virtualenv is gone).
+VENV_STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help venv services services-down test up down demo bench
+
+help:
+	@echo "make demo | test | services | services-down | up | down | bench | venv"
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+services: venv
+	bash infra/postgres.sh up
+	bash infra/kafka.sh up
+
+services-down:
+	bash infra/kafka.sh down
+	bash infra/postgres.sh down
+
+test: venv services
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+up: venv services
+	bash infra/app.sh up
+
+down:
+	bash infra/app.sh down
+
+demo: venv
+	$(VENV)/bin/automation demo
+
+bench: venv services
+	@if [ -f benchmarks/__init__.py ] || [ -f benchmarks/__main__.py ]; then \
+	  $(PY) -m benchmarks; \
+	else \
+	  echo "No benchmarks written yet (no benchmarks/ package)."; \
+	fi
