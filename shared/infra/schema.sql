@@ -215,3 +215,90 @@ CREATE TABLE IF NOT EXISTS run_log_lines (
     line      text NOT NULL,
     PRIMARY KEY (run_id, sequence, line_no)
 );
+
+-- Pipeline bookkeeping, written in the same transactions as the run's events -------
+-- Which runs are active, so that a process taking over a site's partition finds them.
+CREATE TABLE IF NOT EXISTS pipeline_runs (
+    run_id      text PRIMARY KEY,
+    site_id     text NOT NULL,
+    account_id  text NOT NULL,
+    status      text NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS pipeline_runs_active ON pipeline_runs (status) WHERE status IN ('running', 'paused');
+
+-- Items that failed in a run, so the stage skips them instead of retrying forever.
+CREATE TABLE IF NOT EXISTS run_item_failures (
+    run_id   text NOT NULL,
+    stage    int NOT NULL,
+    item_id  text NOT NULL,
+    PRIMARY KEY (run_id, stage, item_id)
+);
+
+-- Credit movements. The CHECK constraints on accounts are what refuse an overdraw;
+-- a duplicate entry_key refuses a repeated movement.
+CREATE OR REPLACE FUNCTION reserve_credits(p_account text, p_run text, p_amount bigint)
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO credit_ledger (entry_key, account_id, kind, amount, run_id)
+    VALUES (p_run || ':reserve', p_account, 'reserve', p_amount, p_run);
+    INSERT INTO run_reservations (run_id, account_id, remaining) VALUES (p_run, p_account, p_amount);
+    UPDATE accounts SET reserved = reserved + p_amount WHERE id = p_account;
+$$;
+
+CREATE OR REPLACE FUNCTION debit_credits(p_account text, p_run text, p_stage int, p_amount bigint, p_key text)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    from_reservation bigint;
+BEGIN
+    INSERT INTO credit_ledger (entry_key, account_id, kind, amount, run_id, stage)
+    VALUES (p_key, p_account, 'debit', p_amount, p_run, p_stage);
+    SELECT LEAST(remaining, p_amount) INTO from_reservation
+    FROM run_reservations WHERE run_id = p_run FOR UPDATE;
+    from_reservation := COALESCE(from_reservation, 0);
+    UPDATE run_reservations SET remaining = remaining - from_reservation WHERE run_id = p_run;
+    UPDATE accounts
+    SET credits = credits - p_amount, reserved = reserved - from_reservation
+    WHERE id = p_account;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION release_reservation(p_run text)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    left_over bigint;
+    owner text;
+BEGIN
+    DELETE FROM run_reservations WHERE run_id = p_run RETURNING remaining, account_id INTO left_over, owner;
+    IF owner IS NOT NULL THEN
+        UPDATE accounts SET reserved = reserved - left_over WHERE id = owner;
+        INSERT INTO credit_ledger (entry_key, account_id, kind, amount, run_id)
+        VALUES (p_run || ':release', owner, 'release', left_over, p_run);
+    END IF;
+END;
+$$;
+
+-- What each stage still has to do (CONTRACT §4), one definition for the pipeline,
+-- the estimate and the pipeline overview.
+CREATE OR REPLACE VIEW pending_items AS
+    SELECT 1 AS stage, k.site_id, k.id AS item_id, k.keyword AS title, k.created_at
+    FROM keywords k WHERE k.cluster_id IS NULL
+    UNION ALL
+    SELECT 2, c.site_id, c.id, c.name, c.created_at
+    FROM clusters c WHERE NOT EXISTS (SELECT 1 FROM ideas i WHERE i.cluster_id = c.id)
+    UNION ALL
+    SELECT 3, i.site_id, i.id, i.title, i.created_at
+    FROM ideas i WHERE i.status = 'new'
+    UNION ALL
+    SELECT 4, t.site_id, t.id, t.title, t.created_at
+    FROM tasks t WHERE NOT EXISTS (SELECT 1 FROM content c WHERE c.task_id = t.id)
+    UNION ALL
+    SELECT 5, c.site_id, c.id, c.title, c.created_at
+    FROM content c WHERE NOT c.prompts_done
+    UNION ALL
+    SELECT 6, im.site_id, im.id, im.prompt, im.created_at
+    FROM images im WHERE im.status = 'pending'
+    UNION ALL
+    SELECT 7, c.site_id, c.id, c.title, c.created_at
+    FROM content c
+    WHERE c.status = 'draft' AND c.prompts_done
+      AND NOT EXISTS (SELECT 1 FROM images im WHERE im.content_id = c.id AND im.status = 'pending');

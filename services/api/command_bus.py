@@ -1,0 +1,73 @@
+"""Sends commands to the pipeline and, where the caller needs it, waits for the decision.
+
+The pipeline writes each decision to ``command_log`` and notifies the
+``command_outcome`` channel in the same transaction; the bus listens on that
+channel and re-reads the table, so a missed notification only costs a poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+from faststream.kafka import KafkaBroker
+
+from shared.events.commands import Command
+
+POLL_SECONDS = 0.25
+
+
+class DecisionTimeout(Exception):
+    """The pipeline did not decide in time; the command may still be decided later."""
+
+
+class CommandBus:
+    def __init__(self, broker: KafkaBroker, pool: asyncpg.Pool, topic: str, database_url: str) -> None:
+        self.broker = broker
+        self.pool = pool
+        self.topic = topic
+        self.database_url = database_url
+        self._waiters: dict[str, asyncio.Event] = {}
+        self._listener: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        self._listener = await asyncpg.connect(self.database_url)
+        await self._listener.add_listener("command_outcome", self._notified)
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+
+    def _notified(self, _conn: Any, _pid: int, _channel: str, command_id: str) -> None:
+        waiter = self._waiters.get(command_id)
+        if waiter is not None:
+            waiter.set()
+
+    async def send(self, command: Command) -> None:
+        await self.broker.publish(
+            command.model_dump(mode="json"), self.topic, key=command.site_id.encode()
+        )
+
+    async def decide(self, command: Command, timeout: float = 20.0) -> asyncpg.Record:
+        """Send and wait for the pipeline's decision (its command_log row)."""
+        waiter = self._waiters[command.command_id] = asyncio.Event()
+        try:
+            await self.send(command)
+            deadline = asyncio.get_running_loop().time() + timeout
+            while True:
+                row = await self.pool.fetchrow(
+                    "SELECT outcome, error_code, details FROM command_log WHERE command_id = $1",
+                    command.command_id,
+                )
+                if row is not None:
+                    return row
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    raise DecisionTimeout(command.command_id)
+                try:
+                    await asyncio.wait_for(waiter.wait(), timeout=min(POLL_SECONDS, left))
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            self._waiters.pop(command.command_id, None)

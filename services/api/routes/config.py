@@ -1,0 +1,100 @@
+"""Per-site automation config, the credit estimate and the pipeline overview (CONTRACT §3.3)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.api.deps import CallerDep, OwnerDep, PoolDep
+from services.api.errors import invalid
+from services.api.queries import config as q
+from services.api.queries.tenancy import require_site
+from services.pipeline.domain.credits import PendingCounts, estimate, required_credits
+from services.pipeline.domain.stages import STAGE_NAMES
+from services.scheduler.domain.schedule import ScheduleSpec, next_slot_after, parse_scheduled_time
+
+router = APIRouter(prefix="/api/v1/automation", tags=["config"])
+SiteId = Annotated[str, Query(min_length=1, description="The site's id")]
+BatchSize = Annotated[int, Field(ge=1, le=1000)]
+Delay = Annotated[float, Field(ge=0, le=86_400)]
+
+
+class ConfigUpdate(BaseModel):
+    """Any subset of the writable fields; anything else is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    is_enabled: bool | None = None
+    frequency: Literal["daily", "weekly", "monthly"] | None = None
+    scheduled_time: str | None = Field(default=None, examples=["02:00"])
+    stage_1_batch_size: BatchSize | None = None
+    stage_2_batch_size: BatchSize | None = None
+    stage_3_batch_size: BatchSize | None = None
+    stage_4_batch_size: BatchSize | None = None
+    stage_5_batch_size: BatchSize | None = None
+    stage_6_batch_size: BatchSize | None = None
+    within_stage_delay: Delay | None = None
+    between_stage_delay: Delay | None = None
+
+    @field_validator("scheduled_time")
+    @classmethod
+    def _hh_mm(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_scheduled_time(value)
+        return value
+
+
+@router.get("/config")
+async def get_config(site_id: SiteId, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+    await require_site(pool, site_id, caller.account_id)
+    return await q.config(pool, site_id)
+
+
+@router.put("/config")
+async def update_config(site_id: SiteId, body: ConfigUpdate, caller: OwnerDep, pool: PoolDep) -> dict[str, Any]:
+    """Change the config; it applies from the site's next run."""
+    await require_site(pool, site_id, caller.account_id)
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items()}
+    if any(value is None for value in changes.values()):
+        raise invalid("fields may be left out but not set to null",
+                      fields=sorted(k for k, v in changes.items() if v is None))
+    current = await q.config(pool, site_id)
+    merged = {**current, **changes}
+    merged["next_run_at"] = _next_run(merged)
+    return await q.save_config(pool, site_id, changes, merged["next_run_at"])
+
+
+def _next_run(config: dict[str, Any]) -> datetime | None:
+    if not config["is_enabled"]:
+        return None
+    spec = ScheduleSpec(config["frequency"], config["scheduled_time"])
+    return next_slot_after(spec, datetime.now(timezone.utc))
+
+
+@router.get("/estimate")
+async def get_estimate(site_id: SiteId, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+    """Credits a run would cost now, and whether the account covers 1.2 x that."""
+    await require_site(pool, site_id, caller.account_id)
+    pending = await q.pending_counts(pool, site_id)
+    config = await q.config(pool, site_id)
+    counts = PendingCounts(*(pending.get(stage, 0) for stage in range(1, 7)))
+    result = estimate(counts, config["stage_1_batch_size"])
+    required = required_credits(result.total)
+    available = await q.available_credits(pool, caller.account_id)
+    return {
+        "estimated_credits": result.total,
+        "per_stage": {str(stage): credits for stage, credits in result.per_stage.items()},
+        "required_credits": required,
+        "available_credits": available,
+        "sufficient": available >= required,
+    }
+
+
+@router.get("/pipeline_overview")
+async def pipeline_overview(site_id: SiteId, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+    await require_site(pool, site_id, caller.account_id)
+    pending = await q.pending_counts(pool, site_id)
+    return {"stages": [{"number": n, "name": name, "pending": pending.get(n, 0)} for n, name in STAGE_NAMES.items()]}

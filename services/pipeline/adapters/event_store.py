@@ -1,0 +1,65 @@
+"""The run event store: the `eventsourcing` application on PostgreSQL.
+
+Saving aggregates may carry ``side_writes``: SQL statements executed in the same
+transaction as the new events. A batch's output rows and its credit debit thus
+commit or roll back together with the events that record them, and the
+aggregate's optimistic concurrency makes a repeated batch fail as a whole.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+
+from services.pipeline.domain.errors import InsufficientCredits
+from shared.infra.settings import Settings
+
+SideWrite = tuple[str, Sequence[Any] | dict[str, Any]]
+CREDIT_CONSTRAINTS = frozenset({"credits_not_negative", "reservations_covered"})
+
+
+class SideWriteRecorder(PostgresApplicationRecorder):
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        for statement, params in kwargs.get("side_writes", ()):
+            curs.execute(statement, params)
+        super()._insert_events(curs, stored_events, **kwargs)
+
+
+class RunStore(Application):
+    """Aggregates of the pipeline: AutomationRun and SiteSlot."""
+
+    name = "automation"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "RunStore":
+        env = settings.eventsourcing_env() | {
+            "APPLICATION_RECORDER_TOPIC": f"{__name__}:SideWriteRecorder",
+            "AGGREGATE_CACHE_MAXSIZE": "2000",
+            "AGGREGATE_CACHE_FASTFORWARD": "y",
+        }
+        return cls(env=env)
+
+    def save_with(self, *aggregates: Any, side_writes: Sequence[SideWrite] = ()) -> None:
+        """Save, mapping a breached credit constraint to InsufficientCredits."""
+        try:
+            self.save(*aggregates, side_writes=list(side_writes))
+        except IntegrityError as error:
+            constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+            if constraint in CREDIT_CONSTRAINTS:
+                raise InsufficientCredits(required=-1, available=-1) from error
+            raise
+
+    def get(self, aggregate_id: UUID) -> Any:
+        return self.repository.get(aggregate_id)
+
+    @contextmanager
+    def cursor(self, *, commit: bool = False) -> Iterator[Any]:
+        """A cursor on the store's own connection pool, for the pipeline's plain tables."""
+        datastore = self.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.transaction(commit=commit) as curs:
+            yield curs

@@ -1,0 +1,182 @@
+"""Carries one run through its stages, batch by batch.
+
+Every batch is: check for a stop, check credits, record ``BatchStarted``, do the
+AI work, then commit the outputs, the debit and the run's events in one
+transaction. A crash anywhere loses at most the uncommitted batch, which the
+next owner of the run does again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from services.pipeline.adapters import planner_sql as sql
+from services.pipeline.adapters.event_store import RunStore, SideWrite
+from services.pipeline.application.ai_port import AIProvider
+from services.pipeline.application.commands import Clock, CommandHandlers, utcnow
+from services.pipeline.application.stage_work import STAGE_WORK, BatchOutcome, StageContext
+from services.pipeline.domain.credits import batch_cost_estimate
+from services.pipeline.domain.errors import InsufficientCredits, InvalidTransition
+from services.pipeline.domain.run import AutomationRun
+from services.pipeline.domain.stages import AI_STAGES, LAST_STAGE
+
+log = logging.getLogger(__name__)
+REVIEW_BATCH_SIZE = 50
+
+
+class StopFlag:
+    """Set by a pause, a cancel or a lost partition; wakes any delay at once."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._event = asyncio.Event()
+
+    def set(self, reason: str) -> None:
+        self.reason = reason
+        self._event.set()
+
+    def clear(self) -> None:
+        self.reason = None
+        self._event.clear()
+
+    @property
+    def requested(self) -> bool:
+        return self.reason is not None
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds > 0 and not self.requested:
+            try:
+                await asyncio.wait_for(self._event.wait(), timeout=seconds)
+            except asyncio.TimeoutError:
+                pass
+
+
+class RunWorker:
+    def __init__(self, store: RunStore, handlers: CommandHandlers, ai: AIProvider, clock: Clock = utcnow) -> None:
+        self.store = store
+        self.handlers = handlers
+        self.ai = ai
+        self.clock = clock
+
+    async def execute(self, run_id: str, stop: StopFlag) -> None:
+        while not stop.requested:
+            run = await self._load(run_id)
+            if run.status != "running":
+                return
+            stage = run.current_stage
+            if stage == LAST_STAGE and run.stage_results.get(str(stage), {}).get("completed_at"):
+                await self._commit(run_id, lambda r: r.complete(self.clock()))
+                return
+            if str(stage) not in run.stage_results and stage > 1:
+                await stop.sleep(run.config["between_stage_delay"])
+                if stop.requested:
+                    return
+            if not await self._run_stage(run, stage, stop):
+                return
+
+    async def fail(self, run_id: str, error: Exception) -> None:
+        message = f"{type(error).__name__}: {error}"[:500]
+        try:
+            await self._commit(run_id, lambda r: r.fail(message, self.clock()))
+        except InvalidTransition:
+            pass  # it had ended already
+
+    async def _run_stage(self, run: AutomationRun, stage: int, stop: StopFlag) -> bool:
+        """Returns True when the stage completed, False when the run stopped in it."""
+        run_id, site_id = run.run_id, run.site_id
+        total = await self._read(sql.count_pending, site_id, run_id, stage)
+        await self._commit(run_id, lambda r: r.start_stage(stage, total, self.clock()))
+        size = run.config.get(f"stage_{stage}_batch_size", REVIEW_BATCH_SIZE)
+        context = StageContext(run_id, site_id, self.ai, lambda: self._read(sql.existing_clusters, site_id))
+        first = True
+        while not stop.requested:
+            items = await self._read(sql.load_batch, site_id, run_id, stage, size)
+            if not items:
+                await self._commit(run_id, lambda r: r.complete_stage(stage, self.clock()))
+                return True
+            if not first:
+                await stop.sleep(run.config["within_stage_delay"])
+                if stop.requested:
+                    return False
+            first = False
+            if stage in AI_STAGES and not await self._can_afford(run, stage, len(items)):
+                await self._pause_for_credits(run_id)
+                return False
+            listed = [{"id": i["id"], "title": str(i.get("title", ""))[:200]} for i in items]
+            await self._commit(run_id, lambda r: r.start_batch(stage, listed, self.clock()))
+            outcome = await STAGE_WORK[stage](context, items)
+            try:
+                await self._commit(run_id, lambda r: _record_batch(r, stage, outcome, self.clock()),
+                                   lambda r: _batch_writes(r, stage, outcome))
+            except InsufficientCredits:
+                await self._pause_for_credits(run_id)
+                return False
+        return False
+
+    async def _can_afford(self, run: AutomationRun, stage: int, items: int) -> bool:
+        available = await self._read(sql.available_credits, run.account_id, run.run_id)
+        return available >= batch_cost_estimate(stage, items)
+
+    async def _pause_for_credits(self, run_id: str) -> None:
+        try:
+            await self._commit(run_id, lambda r: r.pause("insufficient_credits", self.clock()))
+        except InvalidTransition:
+            pass  # a user's pause or cancel got there first
+
+    async def _load(self, run_id: str) -> AutomationRun:
+        return await asyncio.to_thread(self.store.get, UUID(run_id))
+
+    async def _read(self, query: Callable[..., Any], *args: Any) -> Any:
+        def read() -> Any:
+            with self.store.cursor() as cur:
+                return query(cur, *args)
+
+        return await asyncio.to_thread(read)
+
+    async def _commit(
+        self,
+        run_id: str,
+        mutate: Callable[[AutomationRun], None],
+        writes: Callable[[AutomationRun], list[SideWrite]] = lambda run: [],
+    ) -> None:
+        def attempt() -> None:
+            for remaining in range(4, -1, -1):
+                run = self.store.get(UUID(run_id))
+                status = run.status
+                mutate(run)
+                extra = writes(run)
+                if run.status != status:
+                    aggregates, extra = self.handlers.finish(run, extra)
+                else:
+                    aggregates = [run]
+                try:
+                    self.store.save_with(*aggregates, side_writes=extra)
+                    return
+                except IntegrityError:
+                    if not remaining:
+                        raise  # someone keeps writing this run: let the supervisor retry later
+
+        await asyncio.to_thread(attempt)
+
+
+def _record_batch(run: AutomationRun, stage: int, outcome: BatchOutcome, now: Any) -> None:
+    for content_id, title in outcome.ready_for_review:
+        run.mark_ready_for_review(content_id, title, now)
+    run.process_batch(
+        stage=stage, processed=outcome.processed, failures=outcome.failures,
+        outputs_created=outcome.outputs_created, credits=outcome.credits, now=now,
+    )
+
+
+def _batch_writes(run: AutomationRun, stage: int, outcome: BatchOutcome) -> list[SideWrite]:
+    writes = list(outcome.writes)
+    if outcome.credits:
+        # Keyed by the run's version: the same batch can never be debited twice.
+        key = f"{run.run_id}:{run.version}"
+        writes.append(sql.debit(run.account_id, run.run_id, stage, outcome.credits, key))
+    return writes

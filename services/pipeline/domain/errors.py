@@ -1,0 +1,35 @@
+"""Domain exceptions; entrypoints map them to the contract's error codes in one place."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "domain_error"
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+
+    def __init__(self, action: str, status: str, why: str = "") -> None:
+        self.action = action
+        self.status = status
+        detail = f" ({why})" if why else ""
+        super().__init__(f"cannot {action} a run that is {status}{detail}")
+
+
+class RunActive(DomainError):
+    code = "run_active"
+
+    def __init__(self, site_id: str, run_id: str) -> None:
+        self.site_id = site_id
+        self.run_id = run_id
+        super().__init__(f"site {site_id} already has an active run {run_id}")
+
+
+class InsufficientCredits(DomainError):
+    code = "insufficient_credits"
+
+    def __init__(self, required: int, available: int) -> None:
+        self.required = required
+        self.available = available
+        super().__init__(f"this needs {required} credits and {available} are available")

@@ -1,0 +1,116 @@
+"""The pipeline process: consumes commands, carries runs, relays events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker
+
+from services.pipeline.adapters.outbox_relay import OutboxRelay
+from services.pipeline.adapters.partitions import partition_of
+from services.pipeline.bootstrap import PipelineParts, build
+from shared.events.commands import parse_command
+from shared.infra.db import apply_schema
+from shared.infra.settings import Settings
+from shared.infra.topics import ensure_topics
+
+log = logging.getLogger("pipeline")
+
+
+class RunPartitionListener(ConsumerRebalanceListener):
+    """Runs follow their site's partition: adopted when it is assigned, let go when revoked."""
+
+    def __init__(self, holder: dict[str, Any], topic: str) -> None:
+        self.holder = holder
+        self.topic = topic
+        self.owned: set[int] = set()
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        lost = {tp.partition for tp in revoked if tp.topic == self.topic}
+        self.owned -= lost
+        parts: PipelineParts | None = self.holder.get("parts")
+        if parts and lost:
+            await parts.service.release(await self._runs_in(parts, lost, parts.supervisor.carrying()))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        gained = {tp.partition for tp in assigned if tp.topic == self.topic}
+        self.owned |= gained
+        parts: PipelineParts | None = self.holder.get("parts")
+        if parts and gained:
+            rows = await parts.pool.fetch("SELECT run_id FROM pipeline_runs WHERE status = 'running'")
+            await parts.service.adopt(await self._runs_in(parts, gained, {r["run_id"] for r in rows}))
+
+    async def _runs_in(self, parts: PipelineParts, partitions: set[int], run_ids: set[str]) -> list[str]:
+        if not run_ids:
+            return []
+        rows = await parts.pool.fetch(
+            "SELECT run_id, site_id FROM pipeline_runs WHERE run_id = ANY($1::text[])", list(run_ids)
+        )
+        count = self.holder["partitions"]
+        return [r["run_id"] for r in rows if partition_of(r["site_id"], count) in partitions]
+
+
+async def _partition_count(settings: Settings) -> int:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        return len(await producer.partitions_for(settings.commands_topic))
+    finally:
+        await producer.stop()
+
+
+def create_app(settings: Settings) -> FastStream:
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, enable_idempotence=True, logger=log)
+    holder: dict[str, Any] = {}
+    tasks: list[asyncio.Task[None]] = []
+
+    @broker.subscriber(
+        settings.commands_topic,
+        group_id=settings.group_id("pipeline"),
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=max(1000, settings.kafka_session_timeout_ms // 4),
+        # A command is committed only after it was decided; a failure seeks back to redeliver it.
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        listener=RunPartitionListener(holder, settings.commands_topic),
+    )
+    async def on_command(body: dict[str, Any]) -> None:
+        decision = await holder["parts"].service.dispatch(parse_command(body))
+        log.info("%s %s for run %s: %s %s", body.get("type"), body.get("command_id"),
+                 body.get("run_id"), decision.outcome, decision.error_code or "")
+
+    async def publish(envelope: dict[str, Any], key: str) -> Any:
+        return await broker.publish(envelope, settings.events_topic, key=key.encode(), no_confirm=True)
+
+    app = FastStream(broker, logger=log)
+
+    @app.on_startup
+    async def start() -> None:
+        await apply_schema(settings.database_url)
+        await ensure_topics(settings)
+        holder["partitions"] = await _partition_count(settings)
+        holder["parts"] = parts = await build(settings)
+        relay = OutboxRelay(parts.store, parts.pool, publish, settings.database_url)
+        holder["relay"] = relay
+
+    @app.after_startup
+    async def start_relay() -> None:
+        tasks.append(asyncio.create_task(holder["relay"].run(), name="outbox-relay"))
+
+    @app.on_shutdown
+    async def stop() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        parts: PipelineParts | None = holder.get("parts")
+        if parts:
+            await parts.supervisor.abort_all()
+            await parts.ai.aclose()
+            await parts.pool.close()
+            parts.store.close()
+
+    return app

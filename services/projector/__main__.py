@@ -1,0 +1,57 @@
+"""``python -m services.projector``: turns automation.events into the API's read models."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker
+
+from services.projector.writer import project
+from shared.infra.db import apply_schema, create_pool
+from shared.infra.settings import Settings, get_settings
+from shared.infra.topics import ensure_topics
+
+log = logging.getLogger("projector")
+
+
+def create_app(settings: Settings) -> FastStream:
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=log)
+    holder: dict[str, Any] = {}
+
+    @broker.subscriber(
+        settings.events_topic,
+        group_id=settings.group_id("projector"),
+        auto_offset_reset="earliest",
+        # Committed after the view is written; an error seeks back so nothing is skipped.
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def on_event(body: dict[str, Any]) -> None:
+        async with holder["pool"].acquire() as conn:
+            await project(conn, body)
+
+    app = FastStream(broker, logger=log)
+
+    @app.on_startup
+    async def start() -> None:
+        await apply_schema(settings.database_url)
+        await ensure_topics(settings)
+        holder["pool"] = await create_pool(settings.database_url, max_size=4)
+
+    @app.on_shutdown
+    async def stop() -> None:
+        if "pool" in holder:
+            await holder["pool"].close()
+
+    return app
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(create_app(get_settings()).run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Writes a run event into the read models, once and in order (asyncpg).
+
+The view row carries the last sequence it reflects, written in the same
+transaction as the view itself: a redelivered event is recognised and skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.projector.run_view import evolve, log_line
+
+_VIEW_COLUMNS = (
+    "run_id", "site_id", "account_id", "trigger_type", "status", "current_stage", "started_at",
+    "paused_at", "resumed_at", "cancelled_at", "completed_at", "total_credits_used",
+    "error_message", "pause_reason", "stage_results", "processing",
+)
+_TIME_COLUMNS = {"started_at", "paused_at", "resumed_at", "cancelled_at", "completed_at"}
+
+
+class OutOfOrder(Exception):
+    """An event arrived before one it follows; it is refused so it will be redelivered."""
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _row_to_view(row: asyncpg.Record) -> dict[str, Any]:
+    view = {column: row[column] for column in _VIEW_COLUMNS}
+    for column in _TIME_COLUMNS:
+        view[column] = view[column].isoformat().replace("+00:00", "Z") if view[column] else None
+    return view
+
+
+async def project(conn: asyncpg.Connection, event: dict[str, Any]) -> bool:
+    """Apply one event; False when it had been applied before."""
+    async with conn.transaction():
+        row = await conn.fetchrow("SELECT * FROM run_view WHERE run_id = $1 FOR UPDATE", event["run_id"])
+        expected = (row["last_sequence"] if row else 0) + 1
+        if event["sequence"] < expected:
+            return False
+        if event["sequence"] > expected:
+            raise OutOfOrder(f"run {event['run_id']}: got {event['sequence']}, expected {expected}")
+        view = evolve(_row_to_view(row) if row else None, event)
+        await _save_view(conn, view, event["sequence"])
+        await conn.execute(
+            "INSERT INTO run_events (run_id, sequence, event_id, type, occurred_at, data, hash, prev_hash)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            event["run_id"], event["sequence"], event["event_id"], event["type"],
+            _parse_time(event["occurred_at"]), event["data"], event["hash"], event["prev_hash"],
+        )
+        await conn.execute(
+            "INSERT INTO run_log_lines (run_id, sequence, line_no, line) VALUES ($1, $2, 0, $3)",
+            event["run_id"], event["sequence"], log_line(view, event),
+        )
+        return True
+
+
+async def _save_view(conn: asyncpg.Connection, view: dict[str, Any], sequence: int) -> None:
+    values = [_parse_time(view[c]) if c in _TIME_COLUMNS else view[c] for c in _VIEW_COLUMNS]
+    columns = ", ".join((*_VIEW_COLUMNS, "last_sequence"))
+    placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 2))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_VIEW_COLUMNS[1:], "last_sequence"))
+    await conn.execute(
+        f"INSERT INTO run_view ({columns}) VALUES ({placeholders})"
+        f" ON CONFLICT (run_id) DO UPDATE SET {updates}",
+        *values, sequence,
+    )

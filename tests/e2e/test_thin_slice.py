@@ -1,0 +1,50 @@
+"""The whole slice through real processes: HTTP → Kafka → event store → Kafka → read model → HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.client import Api
+from tests.support.keywords import keyword_set
+
+pytestmark = pytest.mark.e2e
+FAST = {"within_stage_delay": 0, "between_stage_delay": 0}
+
+
+def test_run_now_completes_and_shows_in_current_run_and_history(api: Api) -> None:
+    tenant = api.tenant()
+    api.import_keywords(tenant, keyword_set())
+    api.configure(tenant, **FAST)
+
+    answer = api.run_now(tenant)
+    assert answer.status_code == 202, answer.text
+    run_id = answer.json()["run_id"]
+    assert answer.json()["status"] == "running"
+
+    current = api.call(tenant.token, "GET", "/api/v1/automation/current_run", params={"site_id": tenant.site_id})
+    assert current.status_code == 200
+    assert current.json()["run"] is None or current.json()["run"]["run_id"] == run_id
+
+    run = api.wait_status(tenant, run_id, "completed")
+    assert run["trigger_type"] == "manual"
+    assert set(run["stage_results"]) == {str(n) for n in range(1, 8)}
+    assert all(not result["partial"] for result in run["stage_results"].values())
+
+    history = api.call(tenant.token, "GET", "/api/v1/automation/history", params={"site_id": tenant.site_id}).json()
+    assert history["total"] == 1 and history["runs"][0]["run_id"] == run_id
+    idle = api.call(tenant.token, "GET", "/api/v1/automation/current_run", params={"site_id": tenant.site_id})
+    assert idle.json() == {"run": None}
+
+
+def test_events_reach_the_read_model_once_each_in_order(api: Api) -> None:
+    tenant = api.tenant()
+    api.import_keywords(tenant, keyword_set(topics=2))
+    api.configure(tenant, **FAST)
+    run_id = api.run_now(tenant).json()["run_id"]
+    api.wait_status(tenant, run_id, "completed")
+
+    events = api.call(tenant.token, "GET", f"/api/v1/automation/runs/{run_id}/events").json()["events"]
+    assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
+    assert events[0]["type"] == "RunStarted" and events[-1]["type"] == "RunCompleted"
+    for previous, event in zip(events, events[1:]):
+        assert event["prev_hash"] == previous["hash"]

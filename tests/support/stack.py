@@ -1,0 +1,117 @@
+"""Real service processes for end-to-end tests, each stack on its own database and topics."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import httpx
+import psycopg
+
+from shared.infra.settings import LOCAL_DATABASE_URL
+
+ROOT = Path(__file__).resolve().parents[2]
+LOG_DIR = ROOT / ".run" / "tests"
+SESSION = uuid.uuid4().hex[:8]
+ADMIN_TOKEN = "test-admin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def base_database_url() -> str:
+    return os.environ.get("DATABASE_URL", LOCAL_DATABASE_URL)
+
+
+def fresh_database(name: str) -> str:
+    """Drop and create database ``name`` on the test server; returns its URL."""
+    base = base_database_url()
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunparse(urlparse(base)._replace(path=f"/{name}"))
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(base_database_url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Stack:
+    """api + pipeline(s) + projector against one fresh database and a private topic prefix."""
+
+    def __init__(self, name: str, **env: str) -> None:
+        self.name = name
+        self.database = f"automation_test_{name}"
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": fresh_database(self.database),
+            "KAFKA_TOPIC_PREFIX": f"test-{SESSION}-{name}.",
+            "AUTOMATION_ADMIN_TOKEN": ADMIN_TOKEN,
+            "API_HOST": "127.0.0.1",
+            "API_PORT": str(self.port),
+            "AI_PROVIDER": "offline",
+            "KAFKA_SESSION_TIMEOUT_MS": "6000",
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Stack":
+        self.start_process("projector", "services.projector")
+        self.start_process("pipeline", "services.pipeline")
+        self.start_process("api", "services.api")
+        self.wait_ready()
+        return self
+
+    def start_process(self, label: str, module: str, **env: str) -> subprocess.Popen[bytes]:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        log = open(LOG_DIR / f"{SESSION}-{self.name}-{label}.log", "ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module], cwd=ROOT, env={**self.env, **env},
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        self.procs[label] = proc
+        return proc
+
+    def kill(self, label: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(label)
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for label, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{label} exited with {proc.returncode}: see {LOG_DIR}")
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"stack {self.name} not ready in {timeout}s")
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
