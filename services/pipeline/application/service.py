@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from services.pipeline.application.commands import CommandHandlers, Decision
 from services.pipeline.application.supervisor import Supervisor
 from shared.events.commands import CancelRun, Command, PauseRun, ResumeRun, StartRun
+
+log = logging.getLogger(__name__)
 
 
 class PipelineService:
@@ -28,8 +31,12 @@ class PipelineService:
         return decision
 
     async def adopt(self, run_ids: list[str]) -> None:
+        if run_ids:
+            log.info("carrying on %d running run(s) of newly assigned sites: %s", len(run_ids), run_ids)
         for run_id in run_ids:
             self.supervisor.launch(run_id)
 
     async def release(self, run_ids: list[str]) -> None:
+        if run_ids:
+            log.info("letting go of %d run(s) of revoked sites: %s", len(run_ids), run_ids)
         await asyncio.gather(*(self.supervisor.abort(run_id, "revoked") for run_id in run_ids))

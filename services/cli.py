@@ -1,0 +1,91 @@
+"""The ``automation`` command (CONTRACT §6)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+console = Console(stderr=True)
+
+
+def _store():
+    from services.pipeline.adapters.event_store import RunStore
+    from shared.infra.settings import get_settings
+
+    return get_settings(), RunStore.from_settings(get_settings())
+
+
+def cmd_replay(_: argparse.Namespace) -> int:
+    from services.operations.replay import replay
+
+    settings, store = _store()
+    columns = (TextColumn("replaying events"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("replay", total=None)
+        applied = asyncio.run(replay(
+            settings, store,
+            on_total=lambda total: progress.update(task, total=total),
+            on_event=lambda n: progress.advance(task, n),
+        ))
+    console.print(f"rebuilt the read models from {applied} events")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from services.operations.audit import verify
+
+    _, store = _store()
+    checked, finding = verify(store, args.run)
+    if args.run and checked and finding is None and not _exists(store, args.run):
+        console.print(f"[red]no run {args.run} in the event store[/red]")
+        return 2
+    if finding is not None:
+        console.print(f"[red]audit trail altered[/red]: {finding.describe()}")
+        return 1
+    console.print(f"audit trail intact: {checked} run(s) checked")
+    return 0
+
+
+def _exists(store, run_id: str) -> bool:
+    from services.operations.run_events import run_events
+
+    try:
+        return bool(run_events(store, run_id))
+    except ValueError:
+        return False
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from services.demo.main import run_demo
+
+    return run_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="automation", description="The automation pipeline's command line.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run the whole pipeline for a sample site, embedded")
+    demo.add_argument("--serve", action="store_true", help="also serve the HTTP API while it runs")
+    demo.add_argument("--external", action="store_true",
+                      help="use the configured PostgreSQL and Kafka instead of the embedded store and bus")
+    demo.set_defaults(handler=cmd_demo)
+    commands.add_parser("replay", help="rebuild every read model from the event store").set_defaults(handler=cmd_replay)
+    audit = commands.add_parser("audit", help="audit trail tools")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="check the hash chain of every run (or one)")
+    verify.add_argument("--run", metavar="RUN_ID", help="check only this run")
+    verify.set_defaults(handler=cmd_audit_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Reading the event store as auditors and the replay see it: run by run, in order."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from services.pipeline.adapters.event_store import RunStore
+from services.pipeline.adapters.outbox_relay import envelope
+from services.pipeline.domain.run import RunEvent, RunStarted
+from shared.events.hashchain import ChainedRunEvent
+
+PAGE = 1000
+
+
+def run_ids(store: RunStore) -> Iterator[str]:
+    """Every run in the store, oldest first, found by its RunStarted notification."""
+    position = 0
+    topic = get_topic(RunStarted)
+    while True:
+        page = store.recorder.select_notifications(position, PAGE, topics=[topic], inclusive_of_start=False)
+        if not page:
+            return
+        for notification in page:
+            yield str(notification.originator_id)
+        position = page[-1].id
+
+
+def run_events(store: RunStore, run_id: str) -> list[Any]:
+    stored = store.recorder.select_events(UUID(run_id))
+    return [store.mapper.to_domain_event(s) for s in stored]
+
+
+def chained(event: Any) -> ChainedRunEvent:
+    return ChainedRunEvent(
+        run_id=str(event.originator_id), sequence=event.originator_version, type=type(event).__name__,
+        occurred_at=event.occurred_at, data=event.data, hash=event.hash, prev_hash=event.prev_hash,
+    )
+
+
+def envelopes(store: RunStore) -> Iterator[dict[str, Any]]:
+    """Every run event as it was (or would be) published, in the store's order."""
+    owners: dict[str, tuple[str, str]] = {}
+    position = 0
+    while True:
+        page = store.recorder.select_notifications(position, PAGE, inclusive_of_start=False)
+        if not page:
+            return
+        for notification in page:
+            event = store.mapper.to_domain_event(notification)
+            if isinstance(event, RunStarted):
+                owners[str(event.originator_id)] = (event.data["site_id"], event.data["account_id"])
+            if isinstance(event, (RunStarted, RunEvent)):
+                yield envelope(event, *owners[str(event.originator_id)])
+        position = page[-1].id
+
+
+def count_run_events(store: RunStore) -> int:
+    module = get_topic(RunStarted).split(":")[0]
+    table = store.recorder.events_table_name  # type: ignore[attr-defined]
+    with store.cursor() as cur:
+        cur.execute(f"SELECT count(*) AS n FROM {table} WHERE topic LIKE %s", (f"{module}:%",))
+        return int(cur.fetchone()["n"])
