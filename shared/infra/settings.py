@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     kafka_topic_prefix: str = ""
     # How soon a vanished pipeline process's sites move to another (the broker's minimum is 6 s).
     kafka_session_timeout_ms: int = 10_000
+    # How often the scheduler looks for due slots; a due site starts within about this long.
+    scheduler_interval_seconds: float = Field(default=20.0, gt=0)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     automation_admin_token: str = PLACEHOLDER_ADMIN_TOKEN
