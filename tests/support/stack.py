@@ -52,7 +52,8 @@ class Stack:
 
     def __init__(self, name: str, **env: str) -> None:
         self.name = name
-        self.database = f"automation_test_{name}"
+        # Per session too: teammates' test sessions share the server and must not drop each other's.
+        self.database = f"automation_test_{name}_{SESSION}"
         self.port = free_port()
         self.env = {
             **os.environ,
