@@ -23,6 +23,16 @@ SideWrite = tuple[str, Sequence[Any] | dict[str, Any]]
 CREDIT_CONSTRAINTS = frozenset({"credits_not_negative", "reservations_covered"})
 
 
+def _breached_constraint(error: Exception) -> str | None:
+    cause = error.__cause__
+    name = getattr(getattr(cause, "diag", None), "constraint_name", None)
+    if name:
+        return name
+    # SQLite names the constraint only in its message: "CHECK constraint failed: <name>".
+    text = str(cause or error)
+    return next((c for c in CREDIT_CONSTRAINTS if c in text), None)
+
+
 class SideWriteRecorder(PostgresApplicationRecorder):
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         for statement, params in kwargs.get("side_writes", ()):
@@ -49,8 +59,7 @@ class RunStore(Application):
         try:
             self.save(*aggregates, side_writes=list(side_writes))
         except IntegrityError as error:
-            constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
-            if constraint in CREDIT_CONSTRAINTS:
+            if _breached_constraint(error) in CREDIT_CONSTRAINTS:
                 raise InsufficientCredits(required=-1, available=-1) from error
             raise
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from types import ModuleType
 from datetime import datetime, timezone
 from typing import Callable
 from uuid import UUID
@@ -15,7 +16,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from services.pipeline.adapters import planner_sql as sql
+from services.pipeline.adapters import planner_sql
 from services.pipeline.adapters.event_store import RunStore, SideWrite
 from services.pipeline.domain.credits import PendingCounts, estimate, required_credits
 from services.pipeline.domain.errors import DomainError, InsufficientCredits, RunActive
@@ -42,13 +43,14 @@ class Decision:
 
 
 class CommandHandlers:
-    def __init__(self, store: RunStore, clock: Clock = utcnow) -> None:
+    def __init__(self, store: RunStore, sql: ModuleType = planner_sql, clock: Clock = utcnow) -> None:
         self.store = store
+        self.sql = sql  # the SQL dialect of the store's database (planner_sql: PostgreSQL)
         self.clock = clock
 
     def handle(self, command: Command) -> Decision:
         with self.store.cursor() as cur:
-            if sql.command_outcome(cur, command.command_id) is not None:
+            if self.sql.command_outcome(cur, command.command_id) is not None:
                 return Decision("duplicate")
         try:
             return self._decide(command)
@@ -78,7 +80,7 @@ class CommandHandlers:
 
     def _start(self, command: StartRun) -> Decision:
         with self.store.cursor(commit=True) as cur:
-            inputs = sql.admission_inputs(cur, command.site_id, command.account_id)
+            inputs = self.sql.admission_inputs(cur, command.site_id, command.account_id)
         if inputs is None:
             raise UnknownSite(command.site_id)
         config = {key: inputs["config"][key] for key in CONFIG_KEYS}
@@ -96,9 +98,9 @@ class CommandHandlers:
             estimated_credits=estimated, now=self.clock(),
         )
         writes = [
-            sql.reserve(command.account_id, command.run_id, required),
-            sql.set_run_status(command.run_id, command.site_id, command.account_id, "running"),
-            *sql.log_command(command, "accepted"),
+            self.sql.reserve(command.account_id, command.run_id, required),
+            self.sql.set_run_status(command.run_id, command.site_id, command.account_id, "running"),
+            *self.sql.log_command(command, "accepted"),
         ]
         try:
             self.store.save_with(slot, run, side_writes=writes)
@@ -113,7 +115,7 @@ class CommandHandlers:
             except AggregateNotFoundError:
                 raise UnknownRun(command.run_id) from None
             transition(run, self.clock())
-            aggregates, writes = self.finish(run, extra=sql.log_command(command, "accepted"))
+            aggregates, writes = self.finish(run, extra=self.sql.log_command(command, "accepted"))
             self.store.save_with(*aggregates, side_writes=writes)
             return Decision("accepted")
 
@@ -123,13 +125,13 @@ class CommandHandlers:
         self, run: AutomationRun, extra: list[SideWrite] = ()
     ) -> tuple[list[object], list[SideWrite]]:
         """The aggregates and side-writes that go with a run's new status."""
-        writes = [sql.set_run_status(run.run_id, run.site_id, run.account_id, run.status), *extra]
+        writes = [self.sql.set_run_status(run.run_id, run.site_id, run.account_id, run.status), *extra]
         aggregates: list = [run]
         if run.status in ("completed", "cancelled", "failed"):
             slot = self.store.get(slot_id(run.site_id))
             slot.release(run.run_id)
             aggregates.append(slot)
-            writes.append(sql.release(run.run_id))
+            writes.append(self.sql.release(run.run_id))
         return aggregates, writes
 
     def _slot(self, site_id: str) -> SiteSlot:
@@ -147,7 +149,7 @@ class CommandHandlers:
     def _reject(self, command: Command, code: str, details: dict) -> None:
         try:
             with self.store.cursor(commit=True) as cur:
-                for statement, params in sql.log_command(command, "rejected", code, json.dumps(details)):
+                for statement, params in self.sql.log_command(command, "rejected", code, json.dumps(details)):
                     cur.execute(statement, params)
         except IntegrityError:
             pass  # a redelivery of this command was decided meanwhile

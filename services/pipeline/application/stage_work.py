@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, Awaitable, Callable
 
-from services.pipeline.adapters import planner_sql as sql
 from services.pipeline.adapters.event_store import SideWrite
 from services.pipeline.application.ai_port import (
     AIError, AIProvider, ArticleBrief, ArticleInput, ClusterInput, ExistingCluster, KeywordInput,
@@ -34,9 +34,9 @@ class BatchOutcome:
     writes: list[SideWrite] = field(default_factory=list)
     ready_for_review: list[tuple[str, str]] = field(default_factory=list)
 
-    def fail(self, run_id: str, stage: int, item: Item, error: str) -> None:
+    def fail(self, ctx: "StageContext", stage: int, item: Item, error: str) -> None:
         self.failures.append({"item_id": item["id"], "title": str(item.get("title", "")), "error": error})
-        self.writes.append(sql.record_failure(run_id, stage, item["id"]))
+        self.writes.append(ctx.sql.record_failure(ctx.run_id, stage, item["id"]))
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class StageContext:
     run_id: str
     site_id: str
     ai: AIProvider
+    sql: ModuleType  # the store's SQL dialect, e.g. services.pipeline.adapters.planner_sql
     existing_clusters: Callable[[], Awaitable[list[dict[str, Any]]]]
 
 
@@ -57,19 +58,19 @@ async def keywords_to_clusters(ctx: StageContext, items: list[Item]) -> BatchOut
     filed: set[str] = set()
     for cluster in answer.value.new_clusters:
         cluster_id = new_id()
-        out.writes.append(sql.insert_cluster(cluster_id, ctx.site_id, ctx.run_id, cluster.name, cluster.description))
+        out.writes.append(ctx.sql.insert_cluster(cluster_id, ctx.site_id, ctx.run_id, cluster.name, cluster.description))
         out.outputs_created += 1
         for keyword_id in cluster.keyword_ids:
-            out.writes.append(sql.assign_keyword(keyword_id, cluster_id))
+            out.writes.append(ctx.sql.assign_keyword(keyword_id, cluster_id))
             filed.add(keyword_id)
     for keyword_id, cluster_id in answer.value.assigned.items():
-        out.writes.append(sql.assign_keyword(keyword_id, cluster_id))
+        out.writes.append(ctx.sql.assign_keyword(keyword_id, cluster_id))
         filed.add(keyword_id)
     for item in items:
         if item["id"] in filed:
             out.processed += 1
         else:
-            out.fail(ctx.run_id, 1, item, "the clustering left this keyword out")
+            out.fail(ctx, 1, item, "the clustering left this keyword out")
     return out
 
 
@@ -81,7 +82,7 @@ async def _each(ctx: StageContext, stage: int, items: list[Item], work: Callable
             await work(item, out)
             out.processed += 1
         except AIError as error:
-            out.fail(ctx.run_id, stage, item, str(error))
+            out.fail(ctx, stage, item, str(error))
     return out
 
 
@@ -94,7 +95,7 @@ async def clusters_to_ideas(ctx: StageContext, items: list[Item]) -> BatchOutcom
         if not answer.value:
             raise AIError("no idea came back for this cluster")
         for position, idea in enumerate(answer.value):
-            out.writes.append(sql.insert_idea(new_id(), ctx.site_id, item["id"], position, idea.title, idea.description))
+            out.writes.append(ctx.sql.insert_idea(new_id(), ctx.site_id, item["id"], position, idea.title, idea.description))
             out.outputs_created += 1
 
     return await _each(ctx, 2, items, work)
@@ -102,7 +103,7 @@ async def clusters_to_ideas(ctx: StageContext, items: list[Item]) -> BatchOutcom
 
 async def ideas_to_tasks(ctx: StageContext, items: list[Item]) -> BatchOutcome:
     async def work(item: Item, out: BatchOutcome) -> None:
-        out.writes.extend(sql.queue_idea(new_id(), ctx.site_id, item["id"], item["title"]))
+        out.writes.extend(ctx.sql.queue_idea(new_id(), ctx.site_id, item["id"], item["title"]))
         out.outputs_created += 1
 
     return await _each(ctx, 3, items, work)
@@ -116,7 +117,7 @@ async def tasks_to_content(ctx: StageContext, items: list[Item]) -> BatchOutcome
         out.credits += credits_for_text_call(answer.usage.total_tokens)
         article = answer.value
         words = len(article.body.split())
-        out.writes.extend(sql.insert_content(new_id(), ctx.site_id, item["id"], article.title, article.body, words))
+        out.writes.extend(ctx.sql.insert_content(new_id(), ctx.site_id, item["id"], article.title, article.body, words))
         out.outputs_created += 1
 
     return await _each(ctx, 4, items, work)
@@ -130,9 +131,9 @@ async def content_to_image_prompts(ctx: StageContext, items: list[Item]) -> Batc
         if sum(1 for p in prompts if p.kind == "featured") != 1:
             raise AIError("an article needs exactly one featured image prompt")
         for position, prompt in enumerate(prompts):
-            out.writes.append(sql.insert_image(new_id(), ctx.site_id, item["id"], position, prompt.kind, prompt.prompt))
+            out.writes.append(ctx.sql.insert_image(new_id(), ctx.site_id, item["id"], position, prompt.kind, prompt.prompt))
             out.outputs_created += 1
-        out.writes.append(sql.mark_prompts_done(item["id"]))
+        out.writes.append(ctx.sql.mark_prompts_done(item["id"]))
 
     return await _each(ctx, 5, items, work)
 
@@ -144,13 +145,13 @@ async def image_prompts_to_images(ctx: StageContext, items: list[Item]) -> Batch
             answer = await ctx.ai.generate_image(item["prompt"])
         except AIError as error:
             # The image is settled as failed, so its article can still pass the review gate.
-            out.writes.append(sql.store_image(item["id"], "failed", None, None))
-            out.fail(ctx.run_id, 6, item, str(error))
+            out.writes.append(ctx.sql.store_image(item["id"], "failed", None, None))
+            out.fail(ctx, 6, item, str(error))
             continue
         out.credits += credits_for_images(answer.usage.images or 1)
         image = answer.value
         url = image.url or f"/api/v1/sites/{ctx.site_id}/images/{item['id']}/file"
-        out.writes.append(sql.store_image(item["id"], "generated", url, image.png))
+        out.writes.append(ctx.sql.store_image(item["id"], "generated", url, image.png))
         out.processed += 1
         out.outputs_created += 1
     return out
@@ -158,7 +159,7 @@ async def image_prompts_to_images(ctx: StageContext, items: list[Item]) -> Batch
 
 async def review_gate(ctx: StageContext, items: list[Item]) -> BatchOutcome:
     async def work(item: Item, out: BatchOutcome) -> None:
-        out.writes.append(sql.mark_for_review(item["id"]))
+        out.writes.append(ctx.sql.mark_for_review(item["id"]))
         out.ready_for_review.append((item["id"], item["title"]))
         out.outputs_created += 1
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from types import ModuleType
 from typing import Any, Callable
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from services.pipeline.adapters import planner_sql as sql
+from services.pipeline.adapters import planner_sql
 from services.pipeline.adapters.event_store import RunStore, SideWrite
 from services.pipeline.application.ai_port import AIProvider
 from services.pipeline.application.commands import Clock, CommandHandlers, utcnow
@@ -60,6 +61,7 @@ class RunWorker:
     def __init__(self, store: RunStore, handlers: CommandHandlers, ai: AIProvider, clock: Clock = utcnow) -> None:
         self.store = store
         self.handlers = handlers
+        self.sql = handlers.sql
         self.ai = ai
         self.clock = clock
 
@@ -89,13 +91,14 @@ class RunWorker:
     async def _run_stage(self, run: AutomationRun, stage: int, stop: StopFlag) -> bool:
         """Returns True when the stage completed, False when the run stopped in it."""
         run_id, site_id = run.run_id, run.site_id
-        total = await self._read(sql.count_pending, site_id, run_id, stage)
+        total = await self._read(self.sql.count_pending, site_id, run_id, stage)
         await self._commit(run_id, lambda r: r.start_stage(stage, total, self.clock()))
         size = run.config.get(f"stage_{stage}_batch_size", REVIEW_BATCH_SIZE)
-        context = StageContext(run_id, site_id, self.ai, lambda: self._read(sql.existing_clusters, site_id))
+        context = StageContext(run_id, site_id, self.ai, self.sql,
+                               lambda: self._read(self.sql.existing_clusters, site_id))
         first = True
         while not stop.requested:
-            items = await self._read(sql.load_batch, site_id, run_id, stage, size)
+            items = await self._read(self.sql.load_batch, site_id, run_id, stage, size)
             if not items:
                 await self._commit(run_id, lambda r: r.complete_stage(stage, self.clock()))
                 return True
@@ -112,14 +115,14 @@ class RunWorker:
             outcome = await STAGE_WORK[stage](context, items)
             try:
                 await self._commit(run_id, lambda r: _record_batch(r, stage, outcome, self.clock()),
-                                   lambda r: _batch_writes(r, stage, outcome))
+                                   lambda r: _batch_writes(self.sql, r, stage, outcome))
             except InsufficientCredits:
                 await self._pause_for_credits(run_id)
                 return False
         return False
 
     async def _can_afford(self, run: AutomationRun, stage: int, items: int) -> bool:
-        available = await self._read(sql.available_credits, run.account_id, run.run_id)
+        available = await self._read(self.sql.available_credits, run.account_id, run.run_id)
         return available >= batch_cost_estimate(stage, items)
 
     async def _pause_for_credits(self, run_id: str) -> None:
@@ -173,7 +176,7 @@ def _record_batch(run: AutomationRun, stage: int, outcome: BatchOutcome, now: An
     )
 
 
-def _batch_writes(run: AutomationRun, stage: int, outcome: BatchOutcome) -> list[SideWrite]:
+def _batch_writes(sql: ModuleType, run: AutomationRun, stage: int, outcome: BatchOutcome) -> list[SideWrite]:
     writes = list(outcome.writes)
     if outcome.credits:
         # Keyed by the run's version: the same batch can never be debited twice.

@@ -1,0 +1,84 @@
+"""Pairwise similarity of keyword phrases: IDF-weighted stem cosine plus trigram Jaccard.
+
+IDF is computed over the phrases of one call, so the words a whole niche shares
+("coffee" on a coffee site) count for little and the words that tell topics apart
+("moka", "grinder") count for much.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from .text_features import KeywordFeatures, features, jaccard
+
+STEM_SHARE = 0.8  # the rest of the score comes from character trigrams
+# A stem found in more than this share of phrases is too common to nominate candidates.
+UBIQUITOUS_SHARE = 0.3
+
+
+class SimilarityIndex:
+    def __init__(self, texts: list[str]) -> None:
+        self.features: list[KeywordFeatures] = _split_compounds([features(t) for t in texts])
+        self._doc_freq = Counter(s for f in self.features for s in f.stems)
+        n = max(len(texts), 1)
+        self.idf = {s: math.log(1.0 + n / c) for s, c in self._doc_freq.items()}
+        self.vectors = [self._unit_vector(f) for f in self.features]
+        self._ubiquitous = max(10, UBIQUITOUS_SHARE * n)
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        for doc, feats in enumerate(self.features):
+            for s in feats.stems:
+                if not self.is_common(s):
+                    self._postings[s].append(doc)
+
+    def is_common(self, stem: str) -> bool:
+        return self._doc_freq.get(stem, 0) > self._ubiquitous
+
+    def _unit_vector(self, feats: KeywordFeatures) -> dict[str, float]:
+        weights = {s: w * self.idf[s] for s, w in feats.stems.items()}
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        return {s: w / norm for s, w in weights.items()}
+
+    def similarity(self, a: int, b: int) -> float:
+        va, vb = self.vectors[a], self.vectors[b]
+        if len(vb) < len(va):
+            va, vb = vb, va
+        cosine = sum(w * vb.get(s, 0.0) for s, w in va.items())
+        trigram = jaccard(self.features[a].trigrams, self.features[b].trigrams)
+        return STEM_SHARE * cosine + (1.0 - STEM_SHARE) * trigram
+
+    def candidates(self, doc: int) -> set[int]:
+        """Documents sharing a telling stem with ``doc``; all others score near zero."""
+        found: set[int] = set()
+        for s in self.vectors[doc]:
+            found.update(self._postings.get(s, ()))
+        found.discard(doc)
+        return found
+
+    def pair_similarities(
+        self, docs: Iterable[int], among: set[int], minimum: float = 0.0
+    ) -> dict[tuple[int, int], float]:
+        """Similarities of each doc with candidates in ``among`` (pairs keyed low, high)."""
+        sims: dict[tuple[int, int], float] = {}
+        for a in docs:
+            for b in sorted(self.candidates(a) & among):
+                key = (a, b) if a < b else (b, a)
+                if key in sims:
+                    continue
+                value = self.similarity(a, b)
+                if value > minimum:
+                    sims[key] = value
+        return sims
+
+
+def _split_compounds(all_features: list[KeywordFeatures]) -> list[KeywordFeatures]:
+    """Give "pourover" the stems "pour" and "over" when other phrases write it apart."""
+    parts: dict[str, tuple[str, str]] = {}
+    for feats in all_features:
+        parts.update(feats.compounds)
+    for feats in all_features:
+        for s in [s for s in feats.surface if s in parts]:
+            for part in parts[s]:
+                feats.stems.setdefault(part, 1.0)
+    return all_features

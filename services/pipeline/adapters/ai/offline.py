@@ -1,0 +1,114 @@
+"""The offline AI: deterministic, local, and useful enough to run the whole pipeline on.
+
+Every call first sleeps ``latency_ms`` (to simulate a remote model) with ``asyncio.sleep``,
+so cancelling the calling task aborts it at once. Usage is estimated from word counts so
+credits behave as they would with a real model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from ...application.ai_port import (
+    AIResult,
+    Article,
+    ArticleBrief,
+    ArticleInput,
+    ClusterInput,
+    Clustering,
+    ExistingCluster,
+    GeneratedImage,
+    Idea,
+    ImagePrompt,
+    KeywordInput,
+    Usage,
+)
+from .article_writer import write_article
+from .idea_writer import write_ideas
+from .image_prompt_writer import write_image_prompts
+from .keyword_clustering import cluster_keywords
+from .png_placeholder import placeholder_png
+from .token_estimate import estimate_tokens
+
+# The instructions a real model would be given, counted towards prompt tokens.
+_INSTRUCTIONS = {
+    "cluster": "Group these search keywords into topical clusters and file any that fit the "
+    "existing clusters. Name and describe each new cluster.",
+    "ideas": "Propose one to three article ideas for this keyword cluster, each with a title "
+    "and a description.",
+    "article": "Write a markdown article of at least 300 words with headings for this brief.",
+    "prompts": "Write one featured image prompt and up to three in-article image prompts for "
+    "this article.",
+}
+# Keyword batches larger than this are clustered in a worker thread, off the event loop.
+_THREAD_THRESHOLD = 400
+
+
+class OfflineAI:
+    name = "offline"
+
+    def __init__(self, latency_ms: int = 0) -> None:
+        if latency_ms < 0:
+            raise ValueError("latency_ms must be >= 0")
+        self.latency_ms = latency_ms
+
+    async def cluster_keywords(
+        self, keywords: list[KeywordInput], existing: list[ExistingCluster]
+    ) -> AIResult[Clustering]:
+        await self._think()
+        if len(keywords) > _THREAD_THRESHOLD:
+            result = await asyncio.to_thread(cluster_keywords, keywords, existing)
+        else:
+            result = cluster_keywords(keywords, existing)
+        prompt = json.dumps(
+            {
+                "keywords": [k.keyword for k in keywords],
+                "existing": [{"name": c.name, "keywords": c.keywords} for c in existing],
+            }
+        )
+        answer = json.dumps(
+            {
+                "clusters": [[c.name, c.description, c.keyword_ids] for c in result.new_clusters],
+                "assigned": result.assigned,
+            }
+        )
+        return AIResult(result, _usage(_INSTRUCTIONS["cluster"], prompt, answer))
+
+    async def generate_ideas(self, cluster: ClusterInput) -> AIResult[list[Idea]]:
+        await self._think()
+        ideas = write_ideas(cluster)
+        prompt = " ".join((cluster.name, cluster.description, *cluster.keywords))
+        answer = " ".join(f"{i.title} {i.description}" for i in ideas)
+        return AIResult(ideas, _usage(_INSTRUCTIONS["ideas"], prompt, answer))
+
+    async def write_article(self, brief: ArticleBrief) -> AIResult[Article]:
+        await self._think()
+        article = write_article(brief)
+        prompt = " ".join((brief.title, brief.description, *brief.keywords))
+        return AIResult(article, _usage(_INSTRUCTIONS["article"], prompt, article.body))
+
+    async def image_prompts(self, article: ArticleInput) -> AIResult[list[ImagePrompt]]:
+        await self._think()
+        prompts = write_image_prompts(article)
+        answer = " ".join(p.prompt for p in prompts)
+        return AIResult(prompts, _usage(_INSTRUCTIONS["prompts"], article.body, answer))
+
+    async def generate_image(self, prompt: str) -> AIResult[GeneratedImage]:
+        await self._think()
+        image = GeneratedImage(png=placeholder_png(prompt))
+        return AIResult(image, Usage(prompt_tokens=estimate_tokens(prompt), images=1))
+
+    async def aclose(self) -> None:
+        return None
+
+    async def _think(self) -> None:
+        # Always yield, even at zero latency, so a cancel lands before any work is done.
+        await asyncio.sleep(self.latency_ms / 1000)
+
+
+def _usage(instructions: str, prompt: str, answer: str) -> Usage:
+    return Usage(
+        prompt_tokens=estimate_tokens(instructions, prompt),
+        completion_tokens=estimate_tokens(answer),
+    )

@@ -1,0 +1,193 @@
+"""The OpenAI (or OpenAI-compatible) provider: structured chat outputs and the images API.
+
+Rate limits (429), 408/409 and 5xx answers, timeouts and dropped connections are retried
+by the ``openai`` client itself, with exponential backoff that honours ``Retry-After``,
+up to ``openai_max_retries`` times. What still fails after that becomes an ``AIError``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import openai
+from pydantic import BaseModel, ValidationError
+
+from shared.infra.settings import Settings
+
+from ...application.ai_port import (
+    AIError,
+    AIResult,
+    Article,
+    ArticleBrief,
+    ArticleInput,
+    ClusterInput,
+    Clustering,
+    ExistingCluster,
+    GeneratedImage,
+    Idea,
+    ImagePrompt,
+    KeywordInput,
+    Usage,
+)
+from . import openai_prompts as prompts
+from .openai_answers import (
+    ArticleAnswer,
+    ClusteringAnswer,
+    IdeasAnswer,
+    ImagePromptsAnswer,
+    InvalidAnswer,
+    response_format,
+)
+from .token_estimate import estimate_tokens
+
+A = TypeVar("A", bound=BaseModel)
+T = TypeVar("T")
+
+
+class OpenAIProvider:
+    name = "openai"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        try:
+            self._client = openai.AsyncOpenAI(
+                api_key=settings.openai_api_key,
+                base_url=settings.openai_base_url,
+                timeout=settings.openai_timeout_seconds,
+                max_retries=settings.openai_max_retries,
+            )
+        except openai.OpenAIError as err:  # e.g. no OPENAI_API_KEY anywhere
+            raise AIError(f"cannot set up the OpenAI client: {err}") from err
+
+    async def cluster_keywords(
+        self, keywords: list[KeywordInput], existing: list[ExistingCluster]
+    ) -> AIResult[Clustering]:
+        existing_ids = {c.id for c in existing}
+        return await self._structured(
+            "keyword_clusters",
+            prompts.cluster_messages(keywords, existing),
+            ClusteringAnswer,
+            lambda answer: answer.to_clustering(keywords, existing_ids),
+        )
+
+    async def generate_ideas(self, cluster: ClusterInput) -> AIResult[list[Idea]]:
+        return await self._structured(
+            "article_ideas", prompts.ideas_messages(cluster), IdeasAnswer, IdeasAnswer.to_ideas
+        )
+
+    async def write_article(self, brief: ArticleBrief) -> AIResult[Article]:
+        return await self._structured(
+            "article",
+            prompts.article_messages(brief),
+            ArticleAnswer,
+            lambda answer: answer.to_article(brief),
+        )
+
+    async def image_prompts(self, article: ArticleInput) -> AIResult[list[ImagePrompt]]:
+        return await self._structured(
+            "image_prompts",
+            prompts.image_prompt_messages(article),
+            ImagePromptsAnswer,
+            ImagePromptsAnswer.to_prompts,
+        )
+
+    async def generate_image(self, prompt: str) -> AIResult[GeneratedImage]:
+        model = self._settings.openai_image_model
+        # GPT Image models always answer in base64 and reject the parameter.
+        extra: dict[str, Any] = {"response_format": "b64_json"}
+        if model.startswith("gpt-image"):
+            extra = {}
+        try:
+            response = await self._client.images.generate(model=model, prompt=prompt, n=1, **extra)
+        except openai.OpenAIError as err:
+            raise AIError(f"OpenAI image generation failed: {_describe(err)}") from err
+        if not response.data:
+            raise AIError("OpenAI image generation returned no image")
+        first = response.data[0]
+        if first.b64_json:
+            try:
+                image = GeneratedImage(png=base64.b64decode(first.b64_json, validate=True))
+            except (binascii.Error, ValueError) as err:
+                raise AIError("OpenAI image generation returned invalid base64") from err
+        elif first.url:
+            image = GeneratedImage(url=first.url)
+        else:
+            raise AIError("OpenAI image generation returned neither b64_json nor url")
+        tokens = response.usage
+        usage = Usage(
+            prompt_tokens=tokens.input_tokens if tokens else estimate_tokens(prompt),
+            completion_tokens=tokens.output_tokens if tokens else 0,
+            images=len(response.data),
+        )
+        return AIResult(image, usage)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def _structured(
+        self, name: str, messages: prompts.Messages, answer_type: type[A], convert: Callable[[A], T]
+    ) -> AIResult[T]:
+        """One structured call, re-asked once if the answer does not parse or make sense."""
+        usage = Usage()
+        problem = ""
+        for _ in range(2):
+            content, call_usage = await self._chat(name, messages, answer_type)
+            usage = _add(usage, call_usage)
+            try:
+                return AIResult(convert(answer_type.model_validate_json(content)), usage)
+            except (ValidationError, InvalidAnswer) as err:
+                problem = _problem(err)
+                messages = prompts.reask_messages(messages, content, problem)
+        raise AIError(f"OpenAI returned an unusable {name} answer twice; last problem: {problem}")
+
+    async def _chat(
+        self, name: str, messages: prompts.Messages, answer_type: type[BaseModel]
+    ) -> tuple[str, Usage]:
+        try:
+            completion = await self._client.chat.completions.create(
+                model=self._settings.openai_model,
+                messages=messages,  # type: ignore[arg-type]
+                response_format=response_format(name, answer_type),  # type: ignore[arg-type]
+            )
+        except openai.OpenAIError as err:
+            raise AIError(f"OpenAI {name} call failed: {_describe(err)}") from err
+        if not completion.choices:
+            raise AIError(f"OpenAI {name} call returned no choices")
+        message = completion.choices[0].message
+        if message.refusal:
+            raise AIError(f"OpenAI refused the {name} request: {message.refusal}")
+        content = message.content or ""
+        tokens = completion.usage
+        if tokens is None:  # some compatible servers omit usage; estimate rather than bill zero
+            sent = estimate_tokens(*(str(m["content"]) for m in messages))
+            return content, Usage(sent, estimate_tokens(content))
+        return content, Usage(tokens.prompt_tokens, tokens.completion_tokens)
+
+
+def _add(a: Usage, b: Usage) -> Usage:
+    return Usage(
+        prompt_tokens=a.prompt_tokens + b.prompt_tokens,
+        completion_tokens=a.completion_tokens + b.completion_tokens,
+        images=a.images + b.images,
+    )
+
+
+def _problem(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the answer"
+        return f"invalid JSON for the schema at {where}: {first['msg']}"
+    return str(err)
+
+
+def _describe(err: openai.OpenAIError) -> str:
+    if isinstance(err, openai.APITimeoutError):
+        return "the request timed out (after the client's retries)"
+    if isinstance(err, openai.APIConnectionError):
+        return f"could not reach the API (after the client's retries): {err}"
+    if isinstance(err, openai.APIStatusError):
+        return f"HTTP {err.status_code}: {err.message}"
+    return str(err)
