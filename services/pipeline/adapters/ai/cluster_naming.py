@@ -6,6 +6,7 @@ from collections import Counter
 
 from ...application.ai_port import KeywordInput, NewCluster
 from .keyword_similarity import SimilarityIndex
+from .prose import headline
 from .text_features import MODIFIERS, stem, words
 
 SHARED_SHARE = 0.5
@@ -42,20 +43,20 @@ def head_terms(docs: list[int], index: SimilarityIndex) -> list[str]:
 
 def _name(docs: list[int], index: SimilarityIndex, keywords: list[KeywordInput]) -> str:
     if len(docs) == 1:
-        return _title(keywords[docs[0]].keyword)
+        return headline(keywords[docs[0]].keyword)
     counts = Counter(s for d in docs for s in index.features[d].surface)
     shared = [s for s in head_terms(docs, index) if counts[s] >= SHARED_SHARE * len(docs)]
     topical = [s for s in shared if _spelling(s, docs, index) not in MODIFIERS]
     chosen = _distinct(topical or shared or head_terms(docs, index), docs, index)
     if not chosen:
-        return _title(keywords[docs[0]].keyword)
+        return headline(keywords[docs[0]].keyword)
     chosen.sort(key=lambda s: _mean_position(s, docs, keywords))
     name = " ".join(_spelling(s, docs, index) for s in chosen)
     if all(index.is_common(s) for s in chosen):
         # "Coffee" says nothing on a coffee site: lead with the rare words instead.
         rare = [s for s in head_terms(docs, index) if not index.is_common(s)][:3]
         name = " / ".join(_spelling(s, docs, index) for s in rare) + " " + name
-    return _title(name.strip())
+    return headline(name.strip())
 
 
 def _distinct(stems: list[str], docs: list[int], index: SimilarityIndex) -> list[str]:
@@ -80,7 +81,7 @@ def _unique(name: str, docs: list[int], index: SimilarityIndex, taken: Counter[s
     in_name = {stem(w) for w in words(name)}
     extra = [s for s in head_terms(docs, index) if s not in in_name]
     if extra:
-        candidate = f"{name}: {_title(_spelling(extra[0], docs, index))}"
+        candidate = f"{name}: {headline(_spelling(extra[0], docs, index))}"
         if not taken[candidate]:
             taken[candidate] += 1
             return candidate
@@ -120,6 +121,3 @@ def _description(name: str, docs: list[int], keywords: list[KeywordInput]) -> st
 def _volume(docs: list[int], keywords: list[KeywordInput]) -> int:
     return sum(keywords[d].volume or 0 for d in docs)
 
-
-def _title(text: str) -> str:
-    return " ".join(w[:1].upper() + w[1:] for w in text.split())

@@ -96,5 +96,5 @@ def _first_fit(angle: Angle, topic: str, keywords: list[str]) -> str | None:
 def _describe(angle: Angle, cluster: ClusterInput, keywords: list[str]) -> str:
     covered = ", ".join(f'"{k}"' for k in keywords[:4])
     reader = pick(cluster.name, ("enthusiasts", "beginners", "readers ready to upgrade"))
-    return f"{sentence_case(with_article(KINDS[angle]))} on {cluster.name.lower()} for {reader}, " \
-        f"covering {covered}."
+    kind = sentence_case(with_article(KINDS[angle]))
+    return f"{kind} on {cluster.name.lower()} for {reader}, covering {covered}."
