@@ -9,11 +9,13 @@ import pytest
 from tests.support.client import Api
 from tests.support.stack import Stack, drop_database
 
+FAILING_TOPIC = "zanzibar"
+
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    """The default stack: offline AI with no latency."""
-    running = Stack("main").start()
+    """The default stack: offline AI with no latency, refusing anything about Zanzibar."""
+    running = Stack("main", OFFLINE_AI_FAIL_PATTERN=FAILING_TOPIC).start()
     yield running
     running.stop()
     drop_database(running.database)

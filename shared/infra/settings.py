@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     openai_timeout_seconds: float = 60.0
     openai_max_retries: int = 3
     offline_ai_latency_ms: int = Field(default=0, ge=0)
+    # A regex: offline per-item calls about matching subjects fail, to exercise failure handling.
+    offline_ai_fail_pattern: str | None = None
 
     @property
     def commands_topic(self) -> str:

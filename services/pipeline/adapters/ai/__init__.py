@@ -16,7 +16,7 @@ def build_ai_provider(settings: Settings) -> AIProvider:
     if settings.ai_provider == "offline":
         from .offline import OfflineAI
 
-        return OfflineAI(latency_ms=settings.offline_ai_latency_ms)
+        return OfflineAI(latency_ms=settings.offline_ai_latency_ms, fail_pattern=settings.offline_ai_fail_pattern)
     raise ValueError(f"unknown AI provider {settings.ai_provider!r}")
 
 

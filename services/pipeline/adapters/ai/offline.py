@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 from ...application.ai_port import (
+    AIError,
     AIResult,
     Article,
     ArticleBrief,
@@ -48,10 +50,13 @@ _THREAD_THRESHOLD = 400
 class OfflineAI:
     name = "offline"
 
-    def __init__(self, latency_ms: int = 0) -> None:
+    def __init__(self, latency_ms: int = 0, fail_pattern: str | None = None) -> None:
         if latency_ms < 0:
             raise ValueError("latency_ms must be >= 0")
         self.latency_ms = latency_ms
+        # Simulates a provider that refuses some requests: per-item calls whose input
+        # matches fail with AIError, so failure handling can be exercised end to end.
+        self.fail_pattern = re.compile(fail_pattern, re.IGNORECASE) if fail_pattern else None
 
     async def cluster_keywords(
         self, keywords: list[KeywordInput], existing: list[ExistingCluster]
@@ -76,35 +81,37 @@ class OfflineAI:
         return AIResult(result, _usage(_INSTRUCTIONS["cluster"], prompt, answer))
 
     async def generate_ideas(self, cluster: ClusterInput) -> AIResult[list[Idea]]:
-        await self._think()
+        await self._think(cluster.name)
         ideas = write_ideas(cluster)
         prompt = " ".join((cluster.name, cluster.description, *cluster.keywords))
         answer = " ".join(f"{i.title} {i.description}" for i in ideas)
         return AIResult(ideas, _usage(_INSTRUCTIONS["ideas"], prompt, answer))
 
     async def write_article(self, brief: ArticleBrief) -> AIResult[Article]:
-        await self._think()
+        await self._think(brief.title)
         article = write_article(brief)
         prompt = " ".join((brief.title, brief.description, *brief.keywords))
         return AIResult(article, _usage(_INSTRUCTIONS["article"], prompt, article.body))
 
     async def image_prompts(self, article: ArticleInput) -> AIResult[list[ImagePrompt]]:
-        await self._think()
+        await self._think(article.title)
         prompts = write_image_prompts(article)
         answer = " ".join(p.prompt for p in prompts)
         return AIResult(prompts, _usage(_INSTRUCTIONS["prompts"], article.body, answer))
 
     async def generate_image(self, prompt: str) -> AIResult[GeneratedImage]:
-        await self._think()
+        await self._think(prompt)
         image = GeneratedImage(png=placeholder_png(prompt))
         return AIResult(image, Usage(prompt_tokens=estimate_tokens(prompt), images=1))
 
     async def aclose(self) -> None:
         return None
 
-    async def _think(self) -> None:
+    async def _think(self, subject: str = "") -> None:
         # Always yield, even at zero latency, so a cancel lands before any work is done.
         await asyncio.sleep(self.latency_ms / 1000)
+        if self.fail_pattern is not None and self.fail_pattern.search(subject):
+            raise AIError(f"the offline AI was told to refuse requests about {subject[:80]!r}")
 
 
 def _usage(instructions: str, prompt: str, answer: str) -> Usage:

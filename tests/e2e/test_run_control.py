@@ -1,0 +1,151 @@
+"""Pause, resume, cancel and credits, through the real processes."""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator
+
+import psycopg
+import pytest
+
+from tests.support.client import Api, Tenant
+from tests.support.keywords import keyword_set
+from tests.support.stack import Stack, drop_database
+
+pytestmark = pytest.mark.e2e
+FAST = {"within_stage_delay": 0, "between_stage_delay": 0}
+
+
+@pytest.fixture(scope="module")
+def paced() -> Iterator[Stack]:
+    """Every offline AI call takes 100 ms, so runs last long enough to be steered."""
+    running = Stack("paced", OFFLINE_AI_LATENCY_MS="100").start()
+    yield running
+    running.stop()
+    drop_database(running.database)
+
+
+@pytest.fixture(scope="module")
+def papi(paced: Stack) -> Api:
+    return Api(paced.base_url)
+
+
+def _control(api: Api, tenant: Tenant, action: str, run_id: str) -> None:
+    answer = api.call(tenant.token, "POST", f"/api/v1/automation/{action}", params={"run_id": run_id})
+    assert answer.status_code == 202, answer.text
+    assert answer.json() == {"run_id": run_id, "command": action}
+
+
+def _totals(api: Api, tenant: Tenant) -> dict[str, int]:
+    return {kind: api.listing(tenant, kind, limit=1)["total"] for kind in ("clusters", "ideas", "tasks", "content", "images")}
+
+
+def _balance(stack: Stack, account_id: str) -> tuple[int, int]:
+    with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
+        row = conn.execute("SELECT credits, reserved FROM accounts WHERE id = %s", (account_id,)).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def test_pause_then_resume_processes_every_item_once(papi: Api) -> None:
+    tenant = papi.tenant()
+    papi.import_keywords(tenant, keyword_set())
+    papi.configure(tenant, **FAST, stage_1_batch_size=4)
+    run_id = papi.run_now(tenant).json()["run_id"]
+    papi.wait_run(tenant, run_id, lambda run: run["current_stage"] >= 4)
+
+    _control(papi, tenant, "pause", run_id)
+    paused = papi.wait_status(tenant, run_id, "paused", timeout=10)
+    assert paused["paused_at"] and paused["pause_reason"] == "user"
+    assert paused["stage_results"][str(paused["current_stage"])]["partial"] is True
+    time.sleep(0.5)  # an AI call in flight when the pause came may still land
+    before = _totals(papi, tenant)
+    time.sleep(1.0)  # then a paused run does no work
+    assert _totals(papi, tenant) == before
+
+    _control(papi, tenant, "resume", run_id)
+    run = papi.wait_status(tenant, run_id, "completed", timeout=120)
+    assert run["resumed_at"] and run["resumed_at"] >= run["paused_at"]
+    totals = _totals(papi, tenant)
+    assert totals["tasks"] == totals["ideas"] == totals["content"] > 0
+    for stage in ("3", "4", "5"):  # each item of these stages was processed exactly once
+        result = run["stage_results"][stage]
+        assert result["items_processed"] + result["items_failed"] == result["items_total"]
+        assert result["partial"] is False
+    assert run["stage_results"]["4"]["items_processed"] == totals["content"]
+    events = papi.call(tenant.token, "GET", f"/api/v1/automation/runs/{run_id}/events").json()["events"]
+    types = [e["type"] for e in events]
+    paused_at, resumed_at = types.index("RunPaused"), types.index("RunResumed")
+    assert "BatchStarted" not in types[paused_at:resumed_at], "an AI call started after the pause"
+    lines = papi.call(tenant.token, "GET", "/api/v1/automation/logs", params={"run_id": run_id, "lines": 1000}).json()
+    assert any("Run paused" in line for line in lines["lines"]) and any("Run resumed" in line for line in lines["lines"])
+
+
+def test_cancel_while_paused_ends_the_run_and_frees_the_site(papi: Api) -> None:
+    tenant = papi.tenant()
+    papi.import_keywords(tenant, keyword_set())
+    papi.configure(tenant, **FAST, stage_1_batch_size=2)
+    run_id = papi.run_now(tenant).json()["run_id"]
+    _control(papi, tenant, "pause", run_id)
+    papi.wait_status(tenant, run_id, "paused", timeout=10)
+    _control(papi, tenant, "cancel", run_id)
+    run = papi.wait_status(tenant, run_id, "cancelled", timeout=10)
+    assert run["cancelled_at"]
+    again = papi.call(tenant.token, "POST", "/api/v1/automation/resume", params={"run_id": run_id})
+    assert again.status_code == 400 and again.json()["error"]["code"] == "invalid_transition"
+    assert papi.run_now(tenant).status_code == 202  # the site's slot was released
+
+
+def test_two_sites_of_one_account_cannot_spend_the_same_credits(paced: Stack, papi: Api) -> None:
+    first = papi.tenant()
+    papi.import_keywords(first, keyword_set())
+    papi.configure(first, **FAST)
+    required = papi.call(first.token, "GET", "/api/v1/automation/estimate",
+                         params={"site_id": first.site_id}).json()["required_credits"]
+    account = papi.admin("POST", "/api/v1/admin/accounts", json={"name": "Tight", "credits": required + required // 2})
+    account_id = account.json()["id"]
+    a, b = papi.tenant(account_id=account_id), papi.tenant(account_id=account_id)
+    for tenant in (a, b):
+        papi.import_keywords(tenant, keyword_set())
+        papi.configure(tenant, **FAST)
+
+    assert papi.run_now(a).status_code == 202
+    refused = papi.run_now(b)
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["code"] == "insufficient_credits"
+    assert error["details"]["required"] == required
+    assert error["details"]["available"] == required // 2
+    credits, reserved = _balance(paced, account_id)
+    assert reserved <= credits
+
+
+def test_running_out_of_credits_pauses_and_a_top_up_lets_it_finish(paced: Stack, papi: Api) -> None:
+    tenant = papi.tenant()
+    papi.import_keywords(tenant, keyword_set(topics=2, per_topic=5))
+    papi.configure(tenant, **FAST, stage_1_batch_size=1)
+    required = papi.call(tenant.token, "GET", "/api/v1/automation/estimate",
+                         params={"site_id": tenant.site_id}).json()["required_credits"]
+    account = papi.admin("POST", "/api/v1/admin/accounts", json={"name": "Exact", "credits": required})
+    tenant = papi.tenant(account_id=account.json()["id"])
+    papi.import_keywords(tenant, keyword_set(topics=2, per_topic=5))
+    papi.configure(tenant, **FAST, stage_1_batch_size=1)
+
+    run_id = papi.run_now(tenant).json()["run_id"]
+    _control(papi, tenant, "pause", run_id)
+    assert papi.wait_status(tenant, run_id, "paused", timeout=10)["current_stage"] == 1
+    # New keywords while paused: the rest of the run now costs more than was reserved.
+    papi.import_keywords(tenant, [f"espresso grind question {n}" for n in range(60)])
+    _control(papi, tenant, "resume", run_id)
+
+    starved = papi.wait_run(tenant, run_id, lambda r: r["status"] == "paused" and r["pause_reason"] == "insufficient_credits",
+                            timeout=60)
+    credits, reserved = _balance(paced, tenant.account_id)
+    assert credits >= 0 and reserved == 0
+    assert starved["total_credits_used"] == required - credits
+
+    top_up = papi.admin("POST", f"/api/v1/admin/accounts/{tenant.account_id}/credits", json={"amount": 10_000})
+    assert top_up.status_code == 200
+    _control(papi, tenant, "resume", run_id)
+    run = papi.wait_status(tenant, run_id, "completed", timeout=120)
+    credits, reserved = _balance(paced, tenant.account_id)
+    assert (credits, reserved) == (required + 10_000 - run["total_credits_used"], 0)

@@ -1,0 +1,68 @@
+"""Two pipeline processes in one consumer group share the sites, and survive each other."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.support.client import Api
+from tests.support.keywords import keyword_set
+from tests.support.stack import LOG_DIR, SESSION, Stack, drop_database
+
+pytestmark = pytest.mark.e2e
+SITES = 16  # with 6 partitions over 2 members, all on one member has odds of 2^-15
+
+
+def _log(stack: Stack, label: str) -> str:
+    return Path(LOG_DIR / f"{SESSION}-{stack.name}-{label}.log").read_text()
+
+
+def _accepted_starts(stack: Stack, label: str) -> int:
+    return sum(1 for line in _log(stack, label).splitlines() if "StartRun" in line and ": accepted" in line)
+
+
+def _wait_for_line(stack: Stack, label: str, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in _log(stack, label):
+        assert time.monotonic() < deadline, f"{label} never logged {text!r}"
+        time.sleep(0.1)
+
+
+def test_runs_spread_over_two_pipelines_and_move_when_one_dies() -> None:
+    stack = Stack("pair", OFFLINE_AI_LATENCY_MS="200").start()
+    try:
+        stack.start_process("pipeline2", "services.pipeline")
+        api = Api(stack.base_url)
+        tenants = [api.tenant() for _ in range(SITES)]
+        for tenant in tenants:
+            api.import_keywords(tenant, keyword_set(topics=2, per_topic=3))
+            api.configure(tenant, within_stage_delay=0, between_stage_delay=0, stage_1_batch_size=2)
+        _wait_for_line(stack, "pipeline2", "assigned to partitions")
+        runs = []
+        for tenant in tenants:
+            answer = api.run_now(tenant)
+            assert answer.status_code == 202, answer.text
+            runs.append((tenant, answer.json()["run_id"]))
+        assert _accepted_starts(stack, "pipeline") > 0 and _accepted_starts(stack, "pipeline2") > 0
+
+        stack.kill("pipeline2", signal.SIGKILL)
+        _wait_for_line(stack, "pipeline", "carrying on")  # the survivor took over the dead one's runs
+        finished = [api.wait_status(tenant, run_id, "completed", "failed", timeout=120) for tenant, run_id in runs]
+        assert {run["status"] for run in finished} == {"completed"}
+
+        with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
+            for run in finished:
+                debited = conn.execute(
+                    "SELECT COALESCE(sum(amount), 0) FROM credit_ledger WHERE run_id = %s AND kind = 'debit'",
+                    (run["run_id"],),
+                ).fetchone()[0]
+                assert debited == run["total_credits_used"]
+            per_task = conn.execute("SELECT max(n) FROM (SELECT count(*) AS n FROM content GROUP BY task_id) c").fetchone()[0]
+            assert per_task == 1
+    finally:
+        stack.stop()
+        drop_database(stack.database)
