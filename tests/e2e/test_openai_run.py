@@ -1,0 +1,42 @@
+"""A whole run on the `openai` provider: the real client, over HTTP, against a local compatible server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.client import Api
+from tests.support.fake_openai import FakeOpenAI, Status
+from tests.support.keywords import keyword_set
+from tests.support.stack import Stack, drop_database
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_run_on_the_openai_provider_completes_and_bills_its_token_usage() -> None:
+    with FakeOpenAI() as fake:
+        stack = Stack("openai", AI_PROVIDER="openai", OPENAI_BASE_URL=fake.base_url, OPENAI_API_KEY="sk-test",
+                      OPENAI_MODEL="gpt-test", OPENAI_IMAGE_MODEL="image-test").start()
+        try:
+            api = Api(stack.base_url)
+            tenant = api.tenant()
+            api.import_keywords(tenant, keyword_set(topics=2, per_topic=3))
+            api.configure(tenant, within_stage_delay=0, between_stage_delay=0)
+            fake.script(Status(429))  # the first call is rate limited, the client retries
+            run_id = api.run_now(tenant).json()["run_id"]
+            run = api.wait_status(tenant, run_id, "completed", "failed", timeout=120)
+            assert run["status"] == "completed", run["error_message"]
+
+            chat = [r for r in fake.requests if r.path.endswith("/chat/completions")]
+            images = [r for r in fake.requests if r.path.endswith("/images/generations")]
+            assert {r.schema_name for r in chat} >= {"keyword_clusters", "article_ideas", "article", "image_prompts"}
+            assert all(r.body["model"] == "gpt-test" for r in chat)
+            assert all(r.headers.get("authorization") == "Bearer sk-test" for r in fake.requests)
+            assert len(images) == api.listing(tenant, "images")["total"] > 0
+
+            events = api.call(tenant.token, "GET", f"/api/v1/automation/runs/{run_id}/events").json()["events"]
+            billed = sum(e["data"]["credits"] for e in events if e["type"] == "CreditsUsed")
+            assert billed == run["total_credits_used"] >= len(chat) - 1 + 3 * len(images)
+            assert all(c["status"] == "review" for c in api.listing(tenant, "content")["items"])
+        finally:
+            stack.stop()
+            drop_database(stack.database)
