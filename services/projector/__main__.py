@@ -9,7 +9,10 @@ from typing import Any
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 
+from pydantic import ValidationError
+
 from services.projector.writer import project
+from shared.events.events import EventEnvelope
 from shared.infra.db import apply_schema, create_pool
 from shared.infra.settings import Settings, get_settings
 from shared.infra.topics import ensure_topics
@@ -28,9 +31,15 @@ def create_app(settings: Settings) -> FastStream:
         # Committed after the view is written; an error seeks back so nothing is skipped.
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
-    async def on_event(body: dict[str, Any]) -> None:
+    async def on_event(body: Any) -> None:
+        try:
+            event = EventEnvelope.model_validate(body).model_dump(mode="json")
+        except ValidationError as error:
+            # A malformed event can never be applied: retrying it would block its partition.
+            log.error("dropped a malformed event %r: %s", body, error)
+            return
         async with holder["pool"].acquire() as conn:
-            await project(conn, body)
+            await project(conn, event)
 
     app = FastStream(broker, logger=log)
 

@@ -48,3 +48,30 @@ def test_events_reach_the_read_model_once_each_in_order(api: Api) -> None:
     assert events[0]["type"] == "RunStarted" and events[-1]["type"] == "RunCompleted"
     for previous, event in zip(events, events[1:]):
         assert event["prev_hash"] == previous["hash"]
+
+
+def test_malformed_messages_are_dropped_without_blocking_their_partition(stack, api: Api) -> None:
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+
+    tenant = api.tenant()
+    api.import_keywords(tenant, keyword_set(topics=1))
+    api.configure(tenant, **FAST)
+    prefix = stack.env["KAFKA_TOPIC_PREFIX"]
+
+    async def send_garbage() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers="127.0.0.1:9092")
+        await producer.start()
+        try:
+            key = tenant.site_id.encode()
+            await producer.send_and_wait(f"{prefix}automation.commands", b"not json", key=key)
+            await producer.send_and_wait(f"{prefix}automation.commands", b'{"type": "StartRun"}', key=key)
+            await producer.send_and_wait(f"{prefix}automation.events", b'{"type": "RunStarted"}', key=key)
+        finally:
+            await producer.stop()
+
+    asyncio.run(send_garbage())
+    answer = api.run_now(tenant)
+    assert answer.status_code == 202, answer.text
+    api.wait_status(tenant, answer.json()["run_id"], "completed", timeout=60)

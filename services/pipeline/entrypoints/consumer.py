@@ -9,6 +9,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
+from pydantic import ValidationError
 
 from services.pipeline.adapters.outbox_relay import OutboxRelay
 from services.pipeline.adapters.partitions import partition_of
@@ -78,8 +79,14 @@ def create_app(settings: Settings) -> FastStream:
         ack_policy=AckPolicy.NACK_ON_ERROR,
         listener=RunPartitionListener(holder, settings.commands_topic),
     )
-    async def on_command(body: dict[str, Any]) -> None:
-        decision = await holder["parts"].service.dispatch(parse_command(body))
+    async def on_command(body: Any) -> None:
+        try:
+            command = parse_command(body)
+        except (ValidationError, ValueError, TypeError) as error:
+            # A malformed command can never succeed: retrying it would block its partition.
+            log.error("dropped a malformed command %r: %s", body, error)
+            return
+        decision = await holder["parts"].service.dispatch(command)
         log.info("%s %s for run %s: %s %s", body.get("type"), body.get("command_id"),
                  body.get("run_id"), decision.outcome, decision.error_code or "")
 
