@@ -10,7 +10,9 @@ from faststream.kafka import KafkaBroker
 
 from services.api.command_bus import CommandBus
 from services.api.errors import install_error_handlers
+from services.api.openapi import install_openapi
 from services.api.routes import admin, config, health, planner, runs
+from services.api.schemas import errors
 from shared.infra.db import apply_schema, create_pool
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
@@ -38,9 +40,11 @@ def create_app(settings: Settings) -> FastAPI:
         version="1.0.0",
         description="Configure, run, watch and audit the seven-stage content pipeline of each site.",
         lifespan=lifespan,
+        responses=errors(500),
     )
     app.state.settings = settings
     install_error_handlers(app)
     for module in (health, admin, config, planner, runs):
         app.include_router(module.router)
+    install_openapi(app)
     return app

@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.command_bus import CommandBus
 from services.api.errors import ApiError
+from services.api.queries.tenancy import token_owner
 from shared.infra.settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="An account token, or the admin token for /admin")
@@ -60,20 +61,19 @@ async def require_admin(settings: SettingsDep, credentials: Credentials) -> None
 async def require_caller(pool: PoolDep, credentials: Credentials) -> Caller:
     if credentials is None:
         raise _unauthorized()
-    row = await pool.fetchrow(
-        "SELECT account_id, role FROM api_tokens WHERE token_hash = $1", hash_token(credentials.credentials)
-    )
+    row = await token_owner(pool, hash_token(credentials.credentials))
     if row is None:
         raise _unauthorized()
     return Caller(row["account_id"], row["role"])
 
 
-async def require_owner(caller: Annotated[Caller, Depends(require_caller)]) -> Caller:
+def check_owner(caller: Caller) -> None:
+    """Members may read and steer runs but not change the config.
+
+    Called after the site's tenancy check, so another account's site is a 404 for members too."""
     if caller.role != "owner":
         raise ApiError(403, "forbidden", "only an owner of the account may do this")
-    return caller
 
 
 AdminDep = Annotated[None, Depends(require_admin)]
 CallerDep = Annotated[Caller, Depends(require_caller)]
-OwnerDep = Annotated[Caller, Depends(require_owner)]

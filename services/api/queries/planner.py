@@ -26,8 +26,12 @@ async def insert_keywords(pool: asyncpg.Pool, rows: list[tuple[Any, ...]]) -> in
         return 0
     columns = list(zip(*rows))
     return int(await pool.fetchval(
-        "WITH inserted AS (INSERT INTO keywords (id, site_id, keyword, keyword_norm, volume, difficulty, intent)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[])"
+        # clock_timestamp() per row, in the request's order: listings show keywords as imported.
+        "WITH inserted AS (INSERT INTO keywords"
+        " (id, site_id, keyword, keyword_norm, volume, difficulty, intent, created_at)"
+        " SELECT id, site_id, keyword, norm, volume, difficulty, intent, clock_timestamp()"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[])"
+        " WITH ORDINALITY AS k(id, site_id, keyword, norm, volume, difficulty, intent, n) ORDER BY n"
         " ON CONFLICT (site_id, keyword_norm) DO NOTHING RETURNING 1) SELECT count(*) FROM inserted",
         *[list(c) for c in columns],
     ))
@@ -41,3 +45,8 @@ async def list_items(pool: asyncpg.Pool, kind: str, site_id: str, limit: int, of
     )
     total = await pool.fetchval(f"SELECT count(*) FROM {_TABLES[kind]} WHERE {alias}site_id = $1", site_id)
     return [dict(r) for r in rows], int(total)
+
+
+async def image_png(pool: asyncpg.Pool, site_id: str, image_id: str) -> bytes | None:
+    png = await pool.fetchval("SELECT png FROM images WHERE id = $1 AND site_id = $2", image_id, site_id)
+    return bytes(png) if png is not None else None

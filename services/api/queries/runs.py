@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
+from services.api.errors import invalid
+from services.projector.run_view import evolve
+
 _RUN_FIELDS = (
-    "run_id, site_id, account_id, trigger_type, status, current_stage, started_at, paused_at,"
+    "run_id, site_id, trigger_type, status, current_stage, started_at, paused_at,"
     " resumed_at, cancelled_at, completed_at, total_credits_used, error_message, pause_reason,"
     " stage_results"
 )
@@ -19,38 +22,69 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def run_out(row: asyncpg.Record) -> dict[str, Any]:
-    run = dict(row)
-    run.pop("account_id", None)
-    for key in ("started_at", "paused_at", "resumed_at", "cancelled_at", "completed_at"):
-        run[key] = _iso(run[key])
-    return run
-
-
 async def current_run(pool: asyncpg.Pool, site_id: str) -> dict[str, Any] | None:
     row = await pool.fetchrow(
         f"SELECT {_RUN_FIELDS} FROM run_view WHERE site_id = $1 AND status IN ('running', 'paused')"
         " ORDER BY started_at DESC LIMIT 1",
         site_id,
     )
-    return run_out(row) if row else None
+    return dict(row) if row else None
 
 
 async def history(pool: asyncpg.Pool, site_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     rows = await pool.fetch(
-        f"SELECT {_RUN_FIELDS} FROM run_view WHERE site_id = $1 ORDER BY started_at DESC, run_id"
-        " LIMIT $2 OFFSET $3",
+        f"SELECT {_RUN_FIELDS}, count(*) OVER () AS total FROM run_view WHERE site_id = $1"
+        " ORDER BY started_at DESC, run_id LIMIT $2 OFFSET $3",
         site_id, limit, offset,
     )
-    total = await pool.fetchval("SELECT count(*) FROM run_view WHERE site_id = $1", site_id)
-    return [run_out(r) for r in rows], int(total)
+    total = rows[0]["total"] if rows else await pool.fetchval(
+        "SELECT count(*) FROM run_view WHERE site_id = $1", site_id)
+    return [dict(r) for r in rows], int(total)
 
 
 async def run_of_account(pool: asyncpg.Pool, run_id: str, account_id: str) -> dict[str, Any] | None:
     row = await pool.fetchrow(
         f"SELECT {_RUN_FIELDS} FROM run_view WHERE run_id = $1 AND account_id = $2", run_id, account_id
     )
-    return run_out(row) if row else None
+    return dict(row) if row else None
+
+
+async def run_head(pool: asyncpg.Pool, run_id: str, account_id: str) -> asyncpg.Record | None:
+    """The run's site and status, if the run belongs to the account."""
+    return await pool.fetchrow(
+        "SELECT site_id, status FROM run_view WHERE run_id = $1 AND account_id = $2", run_id, account_id
+    )
+
+
+async def run_exists(pool: asyncpg.Pool, run_id: str, account_id: str) -> bool:
+    return await run_head(pool, run_id, account_id) is not None
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC time; a time given without an offset is taken as UTC (CONTRACT §3: times are UTC)."""
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise invalid("as_of is out of range", field="as_of") from None
+
+
+async def run_as_of(pool: asyncpg.Pool, run_id: str, account_id: str, as_of: datetime) -> dict[str, Any] | None:
+    """The run as it stood at ``as_of``: its events up to then folded as the projector folds them."""
+    head = await run_head(pool, run_id, account_id)
+    if head is None:
+        return None
+    rows = await pool.fetch(
+        "SELECT sequence, type, occurred_at, data FROM run_events"
+        " WHERE run_id = $1 AND occurred_at <= $2 ORDER BY sequence",
+        run_id, as_of,
+    )
+    view = None
+    for expected, row in enumerate(rows, start=1):
+        if row["sequence"] != expected:  # fold a gap-free prefix only
+            break
+        view = evolve(view, {"run_id": run_id, "site_id": head["site_id"], "account_id": account_id,
+                             "type": row["type"], "data": row["data"], "occurred_at": _iso(row["occurred_at"])})
+    return view
 
 
 async def processing(pool: asyncpg.Pool, site_id: str) -> dict[str, Any] | None:

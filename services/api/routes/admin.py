@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 import secrets
-import uuid
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from services.api.deps import AdminDep, PoolDep, hash_token
-from services.api.errors import not_found
+from services.api.params import NO_NUL, AccountIdPath
+from services.api.queries import tenancy as q
+from services.api.schemas import Account, Balance, IssuedToken, Site, errors
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=errors(400, 401))
+MAX_CREDITS = 10**12
 
 
 class AccountCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    credits: int = Field(ge=0, le=10**12)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    credits: int = Field(ge=0, le=MAX_CREDITS)
 
 
 class CreditsTopUp(BaseModel):
-    amount: int = Field(gt=0, le=10**12)
+    amount: int = Field(gt=0, le=MAX_CREDITS)
 
 
 class SiteCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    domain: str = Field(min_length=1, max_length=253)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    domain: str = Field(min_length=1, max_length=253, pattern=NO_NUL)
 
 
 class TokenCreate(BaseModel):
@@ -34,54 +36,26 @@ class TokenCreate(BaseModel):
 
 
 @router.post("/accounts", status_code=201)
-async def create_account(body: AccountCreate, _: AdminDep, pool: PoolDep) -> dict[str, Any]:
-    account_id = str(uuid.uuid4())
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("INSERT INTO accounts (id, name, credits) VALUES ($1, $2, $3)",
-                           account_id, body.name, body.credits)
-        await conn.execute(
-            "INSERT INTO credit_ledger (entry_key, account_id, kind, amount) VALUES ($1, $2, 'topup', $3)",
-            f"{account_id}:opening", account_id, body.credits,
-        )
-    return {"id": account_id, "name": body.name, "credits": body.credits}
+async def create_account(body: AccountCreate, _: AdminDep, pool: PoolDep) -> Account:
+    account_id = await q.create_account(pool, body.name, body.credits)
+    return Account(id=account_id, name=body.name, credits=body.credits)
 
 
-@router.post("/accounts/{account_id}/credits")
-async def add_credits(account_id: str, body: CreditsTopUp, _: AdminDep, pool: PoolDep) -> dict[str, Any]:
-    async with pool.acquire() as conn, conn.transaction():
-        balance = await conn.fetchval(
-            "UPDATE accounts SET credits = credits + $2 WHERE id = $1 RETURNING credits", account_id, body.amount
-        )
-        if balance is None:
-            raise not_found("account")
-        await conn.execute(
-            "INSERT INTO credit_ledger (entry_key, account_id, kind, amount) VALUES ($1, $2, 'topup', $3)",
-            f"{account_id}:topup:{uuid.uuid4()}", account_id, body.amount,
-        )
-    return {"account_id": account_id, "credits": int(balance)}
+@router.post("/accounts/{account_id}/credits", responses=errors(404))
+async def add_credits(account_id: AccountIdPath, body: CreditsTopUp, _: AdminDep, pool: PoolDep) -> Balance:
+    """Top up the account; answers the new balance."""
+    return Balance(account_id=account_id, credits=await q.add_credits(pool, account_id, body.amount))
 
 
-@router.post("/accounts/{account_id}/sites", status_code=201)
-async def create_site(account_id: str, body: SiteCreate, _: AdminDep, pool: PoolDep) -> dict[str, Any]:
-    site_id = str(uuid.uuid4())
-    created = await pool.fetchval(
-        "INSERT INTO sites (id, account_id, name, domain) SELECT $1, id, $3, $4 FROM accounts WHERE id = $2"
-        " RETURNING id",
-        site_id, account_id, body.name, body.domain,
-    )
-    if created is None:
-        raise not_found("account")
-    return {"id": site_id, "account_id": account_id, "name": body.name, "domain": body.domain}
+@router.post("/accounts/{account_id}/sites", status_code=201, responses=errors(404))
+async def create_site(account_id: AccountIdPath, body: SiteCreate, _: AdminDep, pool: PoolDep) -> Site:
+    site_id = await q.create_site(pool, account_id, body.name, body.domain)
+    return Site(id=site_id, account_id=account_id, name=body.name, domain=body.domain)
 
 
-@router.post("/accounts/{account_id}/tokens", status_code=201)
-async def create_token(account_id: str, body: TokenCreate, _: AdminDep, pool: PoolDep) -> dict[str, Any]:
+@router.post("/accounts/{account_id}/tokens", status_code=201, responses=errors(404))
+async def create_token(account_id: AccountIdPath, body: TokenCreate, _: AdminDep, pool: PoolDep) -> IssuedToken:
+    """Issue a bearer token for the account: shown once, stored only as its SHA-256 hash."""
     token = secrets.token_urlsafe(32)
-    created = await pool.fetchval(
-        "INSERT INTO api_tokens (token_hash, account_id, role) SELECT $1, id, $3 FROM accounts WHERE id = $2"
-        " RETURNING account_id",
-        hash_token(token), account_id, body.role,
-    )
-    if created is None:
-        raise not_found("account")
-    return {"token": token}
+    await q.create_token(pool, account_id, hash_token(token), body.role)
+    return IssuedToken(token=token)

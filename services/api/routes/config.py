@@ -5,19 +5,21 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.api.deps import CallerDep, OwnerDep, PoolDep
+from services.api.deps import CallerDep, PoolDep, check_owner
 from services.api.errors import invalid
+from services.api.params import SiteIdQuery as SiteId
 from services.api.queries import config as q
 from services.api.queries.tenancy import require_site
+from services.api.run_schemas import Config, Estimate, PipelineOverview
+from services.api.schemas import errors
 from services.pipeline.domain.credits import PendingCounts, estimate, required_credits
 from services.pipeline.domain.stages import STAGE_NAMES
 from services.scheduler.domain.schedule import ScheduleSpec, next_slot_after, parse_scheduled_time
 
-router = APIRouter(prefix="/api/v1/automation", tags=["config"])
-SiteId = Annotated[str, Query(min_length=1, description="The site's id")]
+router = APIRouter(prefix="/api/v1/automation", tags=["config"], responses=errors(400, 401, 404))
 BatchSize = Annotated[int, Field(ge=1, le=1000)]
 Delay = Annotated[float, Field(ge=0, le=86_400)]
 
@@ -47,16 +49,19 @@ class ConfigUpdate(BaseModel):
         return value
 
 
-@router.get("/config")
+@router.get("/config", response_model=Config)
 async def get_config(site_id: SiteId, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+    """The site's config, created with the defaults on first read."""
     await require_site(pool, site_id, caller.account_id)
     return await q.config(pool, site_id)
 
 
-@router.put("/config")
-async def update_config(site_id: SiteId, body: ConfigUpdate, caller: OwnerDep, pool: PoolDep) -> dict[str, Any]:
-    """Change the config; it applies from the site's next run."""
+@router.put("/config", response_model=Config, responses=errors(403))
+async def update_config(site_id: SiteId, body: ConfigUpdate, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+    """Change any subset of the writable fields (owners only); it applies from the site's next run.
+    An invalid value refuses the whole change."""
     await require_site(pool, site_id, caller.account_id)
+    check_owner(caller)
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items()}
     if any(value is None for value in changes.values()):
         raise invalid("fields may be left out but not set to null",
@@ -74,7 +79,7 @@ def _next_run(config: dict[str, Any]) -> datetime | None:
     return next_slot_after(spec, datetime.now(timezone.utc))
 
 
-@router.get("/estimate")
+@router.get("/estimate", response_model=Estimate)
 async def get_estimate(site_id: SiteId, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
     """Credits a run would cost now, and whether the account covers 1.2 x that."""
     await require_site(pool, site_id, caller.account_id)
@@ -93,8 +98,9 @@ async def get_estimate(site_id: SiteId, caller: CallerDep, pool: PoolDep) -> dic
     }
 
 
-@router.get("/pipeline_overview")
+@router.get("/pipeline_overview", response_model=PipelineOverview)
 async def pipeline_overview(site_id: SiteId, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+    """What each of the seven stages has pending now."""
     await require_site(pool, site_id, caller.account_id)
     pending = await q.pending_counts(pool, site_id)
     return {"stages": [{"number": n, "name": name, "pending": pending.get(n, 0)} for n, name in STAGE_NAMES.items()]}

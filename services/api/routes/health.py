@@ -7,15 +7,19 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from services.api.schemas import Health, Readiness
+
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+async def healthz() -> Health:
+    """The process is up."""
+    return Health(status="ok")
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=Readiness,
+            responses={503: {"model": Readiness, "description": "PostgreSQL or Kafka does not answer"}})
 async def readyz(request: Request) -> JSONResponse:
     """200 when PostgreSQL and Kafka both answer, else 503."""
     checks = {"postgres": False, "kafka": False}
@@ -28,4 +32,5 @@ async def readyz(request: Request) -> JSONResponse:
     except Exception:
         pass
     ready = all(checks.values())
-    return JSONResponse(status_code=200 if ready else 503, content={"status": "ready" if ready else "unavailable", "checks": checks})
+    body = Readiness(status="ready" if ready else "unavailable", checks=checks)
+    return JSONResponse(status_code=200 if ready else 503, content=body.model_dump())

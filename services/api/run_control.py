@@ -1,0 +1,51 @@
+"""Run commands as the API issues them: admission waits for the pipeline's decision,
+pause/resume/cancel are checked against the run's state and then sent."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from services.api.command_bus import CommandBus, DecisionTimeout
+from services.api.errors import ApiError, not_found
+from services.api.queries import runs as q
+from shared.events.commands import CancelRun, PauseRun, ResumeRun, StartRun
+
+_REFUSALS = {
+    "run_active": "the site already has a running or paused run",
+    "insufficient_credits": "the account's credits do not cover 1.2 x the estimate",
+}
+_CONTROLS = {
+    "pause": (PauseRun, ("running",)),
+    "resume": (ResumeRun, ("paused",)),
+    "cancel": (CancelRun, ("running", "paused")),
+}
+
+
+async def admit_run(pool: asyncpg.Pool, bus: CommandBus, site_id: str, account_id: str) -> str:
+    """The new run's id once the pipeline admitted it and the read model shows it."""
+    command = StartRun(site_id=site_id, account_id=account_id, run_id=str(uuid.uuid4()))
+    try:
+        decision = await bus.decide(command)
+    except DecisionTimeout:
+        raise ApiError(503, "pipeline_unavailable", "the pipeline did not answer in time; try again") from None
+    if decision["outcome"] != "accepted":
+        code = decision["error_code"]
+        raise ApiError(400, code, _REFUSALS.get(code, "the run was refused"), decision["details"])
+    await q.wait_for_run(pool, command.run_id)
+    return command.run_id
+
+
+async def control_run(pool: asyncpg.Pool, bus: CommandBus, action: str, run_id: str,
+                      account_id: str) -> dict[str, Any]:
+    command_class, allowed = _CONTROLS[action]
+    head = await q.run_head(pool, run_id, account_id)
+    if head is None:
+        raise not_found("run")
+    if head["status"] not in allowed:
+        raise ApiError(400, "invalid_transition", f"cannot {action} a run that is {head['status']}",
+                       {"status": head["status"]})
+    await bus.send(command_class(site_id=head["site_id"], account_id=account_id, run_id=run_id))
+    return {"run_id": run_id, "command": action}
