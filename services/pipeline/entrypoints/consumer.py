@@ -64,6 +64,19 @@ async def _partition_count(settings: Settings) -> int:
         await producer.stop()
 
 
+async def _keep_relaying(relay: OutboxRelay) -> None:
+    """A relay that fails (say PostgreSQL refused a connection) starts again instead of
+    leaving every later event unpublished."""
+    while True:
+        try:
+            await relay.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("outbox relay failed; starting it again in 1 s")
+            await asyncio.sleep(1.0)
+
+
 def create_app(settings: Settings) -> FastStream:
     broker = KafkaBroker(settings.kafka_bootstrap_servers, enable_idempotence=True, logger=log)
     holder: dict[str, Any] = {}
@@ -106,7 +119,7 @@ def create_app(settings: Settings) -> FastStream:
 
     @app.after_startup
     async def start_relay() -> None:
-        tasks.append(asyncio.create_task(holder["relay"].run(), name="outbox-relay"))
+        tasks.append(asyncio.create_task(_keep_relaying(holder["relay"]), name="outbox-relay"))
 
     @app.on_shutdown
     async def stop() -> None:
