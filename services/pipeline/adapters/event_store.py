@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from services.pipeline.domain.errors import InsufficientCredits
 from shared.infra.settings import Settings
@@ -40,6 +41,15 @@ class SideWriteRecorder(PostgresApplicationRecorder):
         super()._insert_events(curs, stored_events, **kwargs)
 
 
+class SQLiteSideWriteRecorder(SQLiteApplicationRecorder):
+    """The embedded store's recorder: the same side-writes, in the same SQLite transaction."""
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        for statement, params in kwargs.get("side_writes", ()):
+            c.execute(statement, params)
+        return super()._insert_events(c, stored_events, **kwargs)
+
+
 class RunStore(Application):
     """Aggregates of the pipeline: AutomationRun and SiteSlot."""
 
@@ -49,6 +59,20 @@ class RunStore(Application):
     def from_settings(cls, settings: Settings) -> "RunStore":
         env = settings.eventsourcing_env() | {
             "APPLICATION_RECORDER_TOPIC": f"{__name__}:SideWriteRecorder",
+            "AGGREGATE_CACHE_MAXSIZE": "2000",
+            "AGGREGATE_CACHE_FASTFORWARD": "y",
+        }
+        return cls(env=env)
+
+    @classmethod
+    def embedded(cls, path: str) -> "RunStore":
+        """The store on one SQLite file (the demo's embedded default); no server needed."""
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": f"{__name__}:SQLiteSideWriteRecorder",
+            "CREATE_TABLE": "y",
             "AGGREGATE_CACHE_MAXSIZE": "2000",
             "AGGREGATE_CACHE_FASTFORWARD": "y",
         }

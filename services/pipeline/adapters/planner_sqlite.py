@@ -1,0 +1,240 @@
+"""Planner and writer tables on SQLite: planner_sql.py's functions, same names and meaning.
+
+The embedded store (``RunStore.embedded``) carries the same use cases as PostgreSQL, so
+this module answers the same calls in SQLite's dialect: ``?``/``:name`` parameters, JSON
+arrays decoded in Python where PostgreSQL has ARRAY(), and ledger rows whose triggers move
+the balances where PostgreSQL calls functions (see shared/infra/schema_sqlite.sql).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from services.pipeline.adapters.event_store import SideWrite
+
+_NOT_FAILED = (
+    "NOT EXISTS (SELECT 1 FROM run_item_failures f"
+    " WHERE f.run_id = :run_id AND f.stage = p.stage AND f.item_id = p.item_id)"
+)
+
+
+def _top_keywords(cluster: str, limit: int) -> str:
+    # json_group_array keeps the inner query's order; decoded to a list by _decoded().
+    return (f"(SELECT json_group_array(keyword) FROM (SELECT kw.keyword FROM keywords kw"
+            f" WHERE kw.cluster_id = {cluster} ORDER BY kw.volume DESC NULLS LAST, kw.keyword LIMIT {limit}))")
+
+
+def _decoded(row: Any) -> dict[str, Any]:
+    item = dict(row)
+    if "keywords" in item:
+        item["keywords"] = json.loads(item["keywords"])
+    return item
+
+
+def count_pending(cur: Any, site_id: str, run_id: str, stage: int) -> int:
+    cur.execute(
+        f"SELECT count(*) AS n FROM pending_items p WHERE p.site_id = :site_id"
+        f" AND p.stage = :stage AND {_NOT_FAILED}",
+        {"site_id": site_id, "run_id": run_id, "stage": stage},
+    )
+    return int(cur.fetchone()["n"])
+
+
+_BATCH_QUERIES: dict[int, str] = {
+    1: "SELECT k.id, k.keyword AS title, k.keyword, k.volume, k.intent FROM keywords k",
+    2: f"SELECT c.id, c.name AS title, c.name, c.description, {_top_keywords('c.id', 12)} AS keywords FROM clusters c",
+    3: "SELECT i.id, i.title FROM ideas i",
+    4: f"SELECT t.id, t.title, i.description, {_top_keywords('i.cluster_id', 12)} AS keywords"
+       " FROM tasks t JOIN ideas i ON i.id = t.idea_id",
+    5: "SELECT c.id, c.title, c.body FROM content c",
+    6: "SELECT im.id, im.prompt AS title, im.prompt FROM images im",
+    7: "SELECT c.id, c.title FROM content c",
+}
+_ALIAS = {1: "k", 2: "c", 3: "i", 4: "t", 5: "c", 6: "im", 7: "c"}
+
+
+def load_batch(cur: Any, site_id: str, run_id: str, stage: int, limit: int) -> list[dict[str, Any]]:
+    alias = _ALIAS[stage]
+    cur.execute(
+        f"{_BATCH_QUERIES[stage]} JOIN pending_items p ON p.item_id = {alias}.id AND p.stage = :stage"
+        f" WHERE p.site_id = :site_id AND {_NOT_FAILED}"
+        f" ORDER BY p.created_at, p.item_id LIMIT :limit",
+        {"site_id": site_id, "run_id": run_id, "stage": stage, "limit": limit},
+    )
+    return [_decoded(row) for row in cur.fetchall()]
+
+
+def existing_clusters(cur: Any, site_id: str, limit: int = 300) -> list[dict[str, Any]]:
+    cur.execute(
+        f"SELECT c.id, c.name, {_top_keywords('c.id', 8)} AS keywords"
+        " FROM clusters c WHERE c.site_id = ? ORDER BY c.created_at DESC LIMIT ?",
+        (site_id, limit),
+    )
+    return [_decoded(row) for row in cur.fetchall()]
+
+
+def available_credits(cur: Any, account_id: str, run_id: str) -> int:
+    """What this run may still spend: the account's free balance plus its own reservation."""
+    cur.execute(
+        "SELECT a.credits - a.reserved + COALESCE(r.remaining, 0) AS available FROM accounts a"
+        " LEFT JOIN run_reservations r ON r.run_id = ? WHERE a.id = ?",
+        (run_id, account_id),
+    )
+    row = cur.fetchone()
+    return int(row["available"]) if row else 0
+
+
+# --- side-writes ----------------------------------------------------------------------
+
+
+def insert_cluster(cluster_id: str, site_id: str, run_id: str, name: str, description: str) -> SideWrite:
+    return (
+        "INSERT INTO clusters (id, site_id, name, description, run_id) VALUES (?, ?, ?, ?, ?)",
+        (cluster_id, site_id, name, description, run_id),
+    )
+
+
+def assign_keyword(keyword_id: str, cluster_id: str) -> SideWrite:
+    # The IS NULL guard keeps a keyword in the first cluster it was filed into.
+    return (
+        "UPDATE keywords SET cluster_id = ?, status = 'mapped' WHERE id = ? AND cluster_id IS NULL",
+        (cluster_id, keyword_id),
+    )
+
+
+def insert_idea(idea_id: str, site_id: str, cluster_id: str, position: int, title: str, description: str) -> SideWrite:
+    return (
+        "INSERT INTO ideas (id, site_id, cluster_id, position, title, description) VALUES (?, ?, ?, ?, ?, ?)",
+        (idea_id, site_id, cluster_id, position, title, description),
+    )
+
+
+def queue_idea(task_id: str, site_id: str, idea_id: str, title: str) -> list[SideWrite]:
+    return [
+        ("INSERT INTO tasks (id, site_id, idea_id, title) VALUES (?, ?, ?, ?)", (task_id, site_id, idea_id, title)),
+        ("UPDATE ideas SET status = 'queued' WHERE id = ?", (idea_id,)),
+    ]
+
+
+def insert_content(content_id: str, site_id: str, task_id: str, title: str, body: str, words: int) -> list[SideWrite]:
+    return [
+        ("INSERT INTO content (id, site_id, task_id, title, body, word_count) VALUES (?, ?, ?, ?, ?, ?)",
+         (content_id, site_id, task_id, title, body, words)),
+        ("UPDATE tasks SET status = 'completed' WHERE id = ?", (task_id,)),
+    ]
+
+
+def insert_image(image_id: str, site_id: str, content_id: str, position: int, kind: str, prompt: str) -> SideWrite:
+    return (
+        "INSERT INTO images (id, site_id, content_id, position, kind, prompt) VALUES (?, ?, ?, ?, ?, ?)",
+        (image_id, site_id, content_id, position, kind, prompt),
+    )
+
+
+def mark_prompts_done(content_id: str) -> SideWrite:
+    return ("UPDATE content SET prompts_done = 1 WHERE id = ?", (content_id,))
+
+
+def store_image(image_id: str, status: str, url: str | None, png: bytes | None) -> SideWrite:
+    return ("UPDATE images SET status = ?, url = ?, png = ? WHERE id = ?", (status, url, png, image_id))
+
+
+def mark_for_review(content_id: str) -> SideWrite:
+    return ("UPDATE content SET status = 'review' WHERE id = ? AND status = 'draft'", (content_id,))
+
+
+def record_failure(run_id: str, stage: int, item_id: str) -> SideWrite:
+    return (
+        "INSERT INTO run_item_failures (run_id, stage, item_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        (run_id, stage, item_id),
+    )
+
+
+# Credit movements are ledger rows; the ledger_* triggers move the balances in the same statement.
+
+
+def debit(account_id: str, run_id: str, stage: int, credits: int, entry_key: str) -> SideWrite:
+    return (
+        "INSERT INTO credit_ledger (entry_key, account_id, kind, amount, run_id, stage)"
+        " VALUES (?, ?, 'debit', ?, ?, ?)",
+        (entry_key, account_id, credits, run_id, stage),
+    )
+
+
+def reserve(account_id: str, run_id: str, credits: int) -> SideWrite:
+    return (
+        "INSERT INTO credit_ledger (entry_key, account_id, kind, amount, run_id) VALUES (?, ?, 'reserve', ?, ?)",
+        (f"{run_id}:reserve", account_id, credits, run_id),
+    )
+
+
+def release(run_id: str) -> SideWrite:
+    return (
+        "INSERT INTO credit_ledger (entry_key, account_id, kind, amount, run_id)"
+        " SELECT run_id || ':release', account_id, 'release', remaining, run_id"
+        " FROM run_reservations WHERE run_id = ?",
+        (run_id,),
+    )
+
+
+def set_run_status(run_id: str, site_id: str, account_id: str, status: str) -> SideWrite:
+    return (
+        "INSERT INTO pipeline_runs (run_id, site_id, account_id, status) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (run_id) DO UPDATE SET status = excluded.status,"
+        " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        (run_id, site_id, account_id, status),
+    )
+
+
+def log_command(command: Any, outcome: str, error_code: str | None = None, details: str = "{}") -> list[SideWrite]:
+    """Record how a command was decided (in-process callers get the decision back directly)."""
+    return [
+        ("INSERT INTO command_log (command_id, type, site_id, run_id, outcome, error_code, details)"
+         " VALUES (?, ?, ?, ?, ?, ?, ?)",
+         (command.command_id, command.type, command.site_id, command.run_id, outcome, error_code, details)),
+    ]
+
+
+def command_outcome(cur: Any, command_id: str) -> dict[str, Any] | None:
+    cur.execute("SELECT outcome, error_code FROM command_log WHERE command_id = ?", (command_id,))
+    row = cur.fetchone()
+    return dict(row) if row else None
+
+
+_CONFIG_INTS = ("is_enabled",)
+_CONFIG_NUMBERS = ("within_stage_delay", "between_stage_delay")
+
+
+def _config(row: Any) -> dict[str, Any]:
+    """The config row as PostgreSQL's to_jsonb(cfg) spells it: booleans, and 3 rather than 3.0."""
+    config = dict(row)
+    for key in _CONFIG_INTS:
+        config[key] = bool(config[key])
+    for key in _CONFIG_NUMBERS:
+        value = float(config[key])
+        config[key] = int(value) if value.is_integer() else value
+    return config
+
+
+def admission_inputs(cur: Any, site_id: str, account_id: str) -> dict[str, Any] | None:
+    """The site's config (defaults if never saved), its pending counts and the account's balance."""
+    cur.execute(
+        "INSERT INTO automation_config (site_id) SELECT id FROM sites WHERE id = ?"
+        " ON CONFLICT (site_id) DO NOTHING",
+        (site_id,),
+    )
+    cur.execute(
+        "SELECT a.credits, a.reserved FROM sites s JOIN accounts a ON a.id = s.account_id"
+        " WHERE s.id = ? AND s.account_id = ?",
+        (site_id, account_id),
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    cur.execute("SELECT * FROM automation_config WHERE site_id = ?", (site_id,))
+    config = _config(cur.fetchone())
+    cur.execute("SELECT stage, count(*) AS n FROM pending_items WHERE site_id = ? GROUP BY stage", (site_id,))
+    pending = {int(r["stage"]): int(r["n"]) for r in cur.fetchall()}
+    return {"credits": int(row["credits"]), "reserved": int(row["reserved"]),
+            "config": config, "pending": pending}
