@@ -24,8 +24,9 @@ up() {
     # setsid: each service gets its own process group, which `down` signals as a whole, and
     # outlives make. The inner shell writes its pid, which `exec` hands on to Python.
     # shellcheck disable=SC2016
-    (cd "$REPO_ROOT" && setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$RUN_DIR/$svc.pid" \
-      "$PYTHON_BIN" -m "services.$svc" >"$RUN_DIR/$svc.log" 2>&1 </dev/null &)
+    # The subshell's own descriptors go to the log too, so nothing holds make's stdout open.
+    (cd "$REPO_ROOT" && exec setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$RUN_DIR/$svc.pid" \
+      "$PYTHON_BIN" -m "services.$svc") >"$RUN_DIR/$svc.log" 2>&1 </dev/null &
     log "$svc started (log: .run/$svc.log)"
   done
 

@@ -142,9 +142,8 @@ class CommandHandlers:
 
     def _available(self, account_id: str) -> int:
         with self.store.cursor() as cur:
-            cur.execute("SELECT credits - reserved AS available FROM accounts WHERE id = %s", (account_id,))
-            row = cur.fetchone()
-        return int(row["available"]) if row else 0
+            # A refused run holds no reservation, so this is the account's free balance.
+            return self.sql.available_credits(cur, account_id, "")
 
     def _reject(self, command: Command, code: str, details: dict) -> None:
         try:
