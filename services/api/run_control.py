@@ -3,7 +3,9 @@ pause/resume/cancel are checked against the run's state and then sent."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -24,9 +26,21 @@ _CONTROLS = {
 }
 
 
-async def admit_run(pool: asyncpg.Pool, bus: CommandBus, site_id: str, account_id: str) -> str:
-    """The new run's id once the pipeline admitted it and the read model shows it."""
+@dataclass(frozen=True)
+class Admission:
+    run_id: str
+    decide_ms: float   # command sent → the pipeline's decision seen
+    project_ms: float  # decision → the run visible in the read model
+
+    def server_timing(self) -> str:
+        return f"decide;dur={self.decide_ms:.1f}, project;dur={self.project_ms:.1f}"
+
+
+async def admit_run(pool: asyncpg.Pool, bus: CommandBus, site_id: str, account_id: str) -> Admission:
+    """Admit a run: once the pipeline has decided and the read model shows the run
+    (so the caller's next read finds it), or raise the refusal."""
     command = StartRun(site_id=site_id, account_id=account_id, run_id=str(uuid.uuid4()))
+    started = time.perf_counter()
     try:
         decision = await bus.decide(command)
     except DecisionTimeout:
@@ -34,8 +48,9 @@ async def admit_run(pool: asyncpg.Pool, bus: CommandBus, site_id: str, account_i
     if decision["outcome"] != "accepted":
         code = decision["error_code"]
         raise ApiError(400, code, _REFUSALS.get(code, "the run was refused"), decision["details"])
+    decided = time.perf_counter()
     await q.wait_for_run(pool, command.run_id)
-    return command.run_id
+    return Admission(command.run_id, (decided - started) * 1000, (time.perf_counter() - decided) * 1000)
 
 
 async def control_run(pool: asyncpg.Pool, bus: CommandBus, action: str, run_id: str,

@@ -170,6 +170,7 @@ def test_a_completed_run_in_every_read(api: Api) -> None:
     api.configure(tenant, **FAST)
     admitted = api.run_now(tenant)
     assert admitted.status_code == 202 and admitted.json()["status"] == "running"
+    assert admitted.headers["server-timing"].startswith("decide;dur=")
     run_id = admitted.json()["run_id"]
     run = api.wait_status(tenant, run_id, "completed")
     assert (run["run_id"], run["site_id"], run["trigger_type"]) == (run_id, tenant.site_id, "manual")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from services.api.deps import BusDep, CallerDep, PoolDep
 from services.api.errors import not_found
@@ -20,12 +20,21 @@ from services.api.schemas import errors
 router = APIRouter(prefix="/api/v1/automation", tags=["runs"], responses=errors(400, 401, 404))
 
 
-@router.post("/run_now", status_code=202, response_model=RunAdmitted, responses=errors(503))
-async def run_now(site_id: SiteIdQuery, caller: CallerDep, pool: PoolDep, bus: BusDep) -> dict[str, Any]:
+_SERVER_TIMING = {"Server-Timing": {"description": "`decide;dur=<ms>, project;dur=<ms>`",
+                                     "schema": {"type": "string"}}}
+
+
+@router.post("/run_now", status_code=202, response_model=RunAdmitted,
+             responses={**errors(503), 202: {"description": "Admitted", "headers": _SERVER_TIMING}})
+async def run_now(site_id: SiteIdQuery, caller: CallerDep, pool: PoolDep, bus: BusDep,
+                  response: Response) -> dict[str, Any]:
     """Start a run now; answers once the pipeline has admitted it (202) or refused it
-    (400 `run_active`, or `insufficient_credits` with `required` and `available`)."""
+    (400 `run_active`, or `insufficient_credits` with `required` and `available`).
+    The `Server-Timing` header splits the wait: `decide` (pipeline) and `project` (read model)."""
     await require_site(pool, site_id, caller.account_id)
-    return {"run_id": await admit_run(pool, bus, site_id, caller.account_id), "status": "running"}
+    admission = await admit_run(pool, bus, site_id, caller.account_id)
+    response.headers["Server-Timing"] = admission.server_timing()
+    return {"run_id": admission.run_id, "status": "running"}
 
 
 @router.get("/current_run", response_model=CurrentRun)

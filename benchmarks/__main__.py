@@ -1,0 +1,16 @@
+"""``python -m benchmarks``: run every benchmark and print its figures."""
+
+from __future__ import annotations
+
+from benchmarks import api_latency
+
+BENCHMARKS = (api_latency,)
+
+
+def main() -> None:
+    for benchmark in BENCHMARKS:
+        benchmark.main([])
+
+
+if __name__ == "__main__":
+    main()
