@@ -48,17 +48,39 @@ async def project(conn: asyncpg.Connection, event: dict[str, Any]) -> bool:
             raise OutOfOrder(f"run {event['run_id']}: got {event['sequence']}, expected {expected}")
         view = evolve(_row_to_view(row) if row else None, event)
         await _save_view(conn, view, event["sequence"])
-        await conn.execute(
-            "INSERT INTO run_events (run_id, sequence, event_id, type, occurred_at, data, hash, prev_hash)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            event["run_id"], event["sequence"], event["event_id"], event["type"],
-            _parse_time(event["occurred_at"]), event["data"], event["hash"], event["prev_hash"],
-        )
-        await conn.execute(
-            "INSERT INTO run_log_lines (run_id, sequence, line_no, line) VALUES ($1, $2, 0, $3)",
-            event["run_id"], event["sequence"], log_line(view, event),
-        )
+        await conn.execute(_INSERT_EVENT, *_event_row(event))
+        await conn.execute(_INSERT_LINE, *_line_row(view, event))
         return True
+
+
+async def project_new_run(conn: asyncpg.Connection, events: list[dict[str, Any]]) -> None:
+    """A whole run's events onto read models that don't hold it yet (the replay):
+    the same fold as ``project``, written in three statements instead of three per event."""
+    if [e["sequence"] for e in events] != list(range(1, len(events) + 1)):
+        raise OutOfOrder(f"run {events[0]['run_id']}: its events are not 1..{len(events)}")
+    view, lines = None, []
+    for event in events:
+        view = evolve(view, event)
+        lines.append(_line_row(view, event))
+    await _save_view(conn, view, events[-1]["sequence"])
+    await conn.executemany(_INSERT_EVENT, [_event_row(e) for e in events])
+    await conn.executemany(_INSERT_LINE, lines)
+
+
+_INSERT_EVENT = (
+    "INSERT INTO run_events (run_id, sequence, event_id, type, occurred_at, data, hash, prev_hash)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+)
+_INSERT_LINE = "INSERT INTO run_log_lines (run_id, sequence, line_no, line) VALUES ($1, $2, 0, $3)"
+
+
+def _event_row(event: dict[str, Any]) -> tuple[Any, ...]:
+    return (event["run_id"], event["sequence"], event["event_id"], event["type"],
+            _parse_time(event["occurred_at"]), event["data"], event["hash"], event["prev_hash"])
+
+
+def _line_row(view: dict[str, Any], event: dict[str, Any]) -> tuple[Any, ...]:
+    return (event["run_id"], event["sequence"], log_line(view, event))
 
 
 async def _save_view(conn: asyncpg.Connection, view: dict[str, Any], sequence: int) -> None:
