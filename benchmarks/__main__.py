@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from benchmarks import api_latency
+from benchmarks import api_latency, pipeline_throughput
 
-BENCHMARKS = (api_latency,)
+BENCHMARKS = (api_latency, pipeline_throughput)
 
 
 def main() -> None:

@@ -75,3 +75,9 @@ def test_malformed_messages_are_dropped_without_blocking_their_partition(stack, 
     answer = api.run_now(tenant)
     assert answer.status_code == 202, answer.text
     api.wait_status(tenant, answer.json()["run_id"], "completed", timeout=60)
+
+
+def test_the_api_serves_the_asyncapi_document_of_its_messages(api: Api) -> None:
+    document = api.http.get("/asyncapi.json").json()
+    assert document["asyncapi"].startswith("3.")
+    assert {c["address"] for c in document["channels"].values()} == {"automation.commands", "automation.events"}
