@@ -28,7 +28,10 @@ write_conf() {
   local file="/etc/postgresql/$PG_VERSION/$PG_CLUSTER/conf.d/automation.conf" want
   want="# Written by infra/postgres.sh. Loopback only: a development database with a known password.
 listen_addresses = '$PG_HOST'
-port = $PG_PORT"
+port = $PG_PORT
+# Each end-to-end test stack holds about two dozen connections, and a test session runs
+# several stacks at once: the default of 100 is too tight.
+max_connections = 400"
   [ "$(as_root cat "$file" 2>/dev/null)" = "$want" ] && return 1
   printf '%s\n' "$want" | as_root tee "$file" >/dev/null
 }
@@ -52,7 +55,7 @@ up() {
     log "starting cluster $PG_VERSION/$PG_CLUSTER"
     as_root pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start
   elif [ -n "$changed" ]; then
-    log "restarting cluster $PG_VERSION/$PG_CLUSTER to apply listen settings"
+    log "restarting cluster $PG_VERSION/$PG_CLUSTER to apply its settings"
     as_root pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" restart
   fi
 

@@ -12,12 +12,11 @@ from typing import Any, Callable, Iterator
 
 from services.operations.run_events import count_run_events, envelopes
 from services.pipeline.adapters.event_store import RunStore
-from services.projector.writer import project_new_run
+from services.projector.writer import project
 from shared.infra.db import apply_schema, create_pool
 from shared.infra.settings import Settings
 
 READ_MODELS = ("run_view", "run_events", "run_log_lines")
-ENDING = frozenset({"RunCompleted", "RunCancelled", "RunFailed"})
 Progress = Callable[[int], None]
 
 
@@ -31,16 +30,10 @@ async def replay(settings: Settings, store: RunStore, on_total: Progress, on_eve
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute(f"LOCK TABLE {', '.join(READ_MODELS)} IN EXCLUSIVE MODE")
             await conn.execute(f"TRUNCATE {', '.join(READ_MODELS)}")
-            open_runs: dict[str, list[dict[str, Any]]] = {}
             while batch := await asyncio.to_thread(_take, source, 2000):
-                for event in batch:
-                    open_runs.setdefault(event["run_id"], []).append(event)
-                    if event["type"] in ENDING:  # a finished run is written as soon as it is whole
-                        await project_new_run(conn, open_runs.pop(event["run_id"]))
+                await project(conn, batch)
                 applied += len(batch)
                 on_event(len(batch))
-            for events in open_runs.values():
-                await project_new_run(conn, events)
     finally:
         await pool.close()
     return applied

@@ -28,18 +28,23 @@ def create_app(settings: Settings) -> FastStream:
         settings.events_topic,
         group_id=settings.group_id("projector"),
         auto_offset_reset="earliest",
-        # Committed after the view is written; an error seeks back so nothing is skipped.
+        # Whatever the broker has ready, up to a bound: one transaction per batch, not per event.
+        batch=True,
+        max_records=500,
+        # Committed after the views are written; an error seeks back so nothing is skipped.
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
-    async def on_event(body: Any) -> None:
-        try:
-            event = EventEnvelope.model_validate(body).model_dump(mode="json")
-        except ValidationError as error:
-            # A malformed event can never be applied: retrying it would block its partition.
-            log.error("dropped a malformed event %r: %s", body, error)
-            return
-        async with holder["pool"].acquire() as conn:
-            await project(conn, event)
+    async def on_events(bodies: list[Any]) -> None:
+        events = []
+        for body in bodies:
+            try:
+                events.append(EventEnvelope.model_validate(body).model_dump(mode="json"))
+            except ValidationError as error:
+                # A malformed event can never be applied: retrying it would block its partition.
+                log.error("dropped a malformed event %r: %s", body, error)
+        if events:
+            async with holder["pool"].acquire() as conn:
+                await project(conn, events)
 
     app = FastStream(broker, logger=log)
 
