@@ -8,9 +8,11 @@ the balances where PostgreSQL calls functions (see shared/infra/schema_sqlite.sq
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from typing import Any, Callable
 
+from services.pipeline.adapters import planner_sql as _postgres
 from services.pipeline.adapters.event_store import SideWrite
 
 _NOT_FAILED = (
@@ -88,67 +90,31 @@ def available_credits(cur: Any, account_id: str, run_id: str) -> int:
 # --- side-writes ----------------------------------------------------------------------
 
 
-def insert_cluster(cluster_id: str, site_id: str, run_id: str, name: str, description: str) -> SideWrite:
-    return (
-        "INSERT INTO clusters (id, site_id, name, description, run_id) VALUES (?, ?, ?, ?, ?)",
-        (cluster_id, site_id, name, description, run_id),
-    )
+def _question_marks(builder: Callable[..., Any]) -> Callable[..., Any]:
+    """planner_sql's side-write, with PostgreSQL's %s placeholders spelled SQLite's way:
+    these statements are plain SQL both databases run alike."""
+
+    def qmark(write: SideWrite) -> SideWrite:
+        return write[0].replace("%s", "?"), write[1]
+
+    @functools.wraps(builder)
+    def build(*args: Any, **kwargs: Any) -> Any:
+        made = builder(*args, **kwargs)
+        return [qmark(w) for w in made] if isinstance(made, list) else qmark(made)
+
+    return build
 
 
-def assign_keyword(keyword_id: str, cluster_id: str) -> SideWrite:
-    # The IS NULL guard keeps a keyword in the first cluster it was filed into.
-    return (
-        "UPDATE keywords SET cluster_id = ?, status = 'mapped' WHERE id = ? AND cluster_id IS NULL",
-        (cluster_id, keyword_id),
-    )
-
-
-def insert_idea(idea_id: str, site_id: str, cluster_id: str, position: int, title: str, description: str) -> SideWrite:
-    return (
-        "INSERT INTO ideas (id, site_id, cluster_id, position, title, description) VALUES (?, ?, ?, ?, ?, ?)",
-        (idea_id, site_id, cluster_id, position, title, description),
-    )
-
-
-def queue_idea(task_id: str, site_id: str, idea_id: str, title: str) -> list[SideWrite]:
-    return [
-        ("INSERT INTO tasks (id, site_id, idea_id, title) VALUES (?, ?, ?, ?)", (task_id, site_id, idea_id, title)),
-        ("UPDATE ideas SET status = 'queued' WHERE id = ?", (idea_id,)),
-    ]
-
-
-def insert_content(content_id: str, site_id: str, task_id: str, title: str, body: str, words: int) -> list[SideWrite]:
-    return [
-        ("INSERT INTO content (id, site_id, task_id, title, body, word_count) VALUES (?, ?, ?, ?, ?, ?)",
-         (content_id, site_id, task_id, title, body, words)),
-        ("UPDATE tasks SET status = 'completed' WHERE id = ?", (task_id,)),
-    ]
-
-
-def insert_image(image_id: str, site_id: str, content_id: str, position: int, kind: str, prompt: str) -> SideWrite:
-    return (
-        "INSERT INTO images (id, site_id, content_id, position, kind, prompt) VALUES (?, ?, ?, ?, ?, ?)",
-        (image_id, site_id, content_id, position, kind, prompt),
-    )
-
-
-def mark_prompts_done(content_id: str) -> SideWrite:
-    return ("UPDATE content SET prompts_done = 1 WHERE id = ?", (content_id,))
-
-
-def store_image(image_id: str, status: str, url: str | None, png: bytes | None) -> SideWrite:
-    return ("UPDATE images SET status = ?, url = ?, png = ? WHERE id = ?", (status, url, png, image_id))
-
-
-def mark_for_review(content_id: str) -> SideWrite:
-    return ("UPDATE content SET status = 'review' WHERE id = ? AND status = 'draft'", (content_id,))
-
-
-def record_failure(run_id: str, stage: int, item_id: str) -> SideWrite:
-    return (
-        "INSERT INTO run_item_failures (run_id, stage, item_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        (run_id, stage, item_id),
-    )
+insert_cluster = _question_marks(_postgres.insert_cluster)
+assign_keyword = _question_marks(_postgres.assign_keyword)
+insert_idea = _question_marks(_postgres.insert_idea)
+queue_idea = _question_marks(_postgres.queue_idea)
+insert_content = _question_marks(_postgres.insert_content)
+insert_image = _question_marks(_postgres.insert_image)
+mark_prompts_done = _question_marks(_postgres.mark_prompts_done)
+store_image = _question_marks(_postgres.store_image)
+mark_for_review = _question_marks(_postgres.mark_for_review)
+record_failure = _question_marks(_postgres.record_failure)
 
 
 # Credit movements are ledger rows; the ledger_* triggers move the balances in the same statement.
