@@ -55,8 +55,8 @@ def test_a_full_run_produces_every_output_with_sensible_counts(api: Api) -> None
 
     image = listed["images"][0]
     png = api.http.get(image["url"], headers={"Authorization": f"Bearer {tenant.token}"})
-    if png.status_code == 200:  # served by the API where it stores the bytes
-        assert png.content[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">I", png.content[16:20])[0] > 0
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png.content[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">I", png.content[16:20])[0] > 0
 
 
 def test_a_failing_item_is_counted_logged_and_skipped(api: Api) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -15,7 +16,8 @@ from urllib.parse import urlparse, urlunparse
 import httpx
 import psycopg
 
-from shared.infra.settings import LOCAL_DATABASE_URL
+from shared.infra.settings import LOCAL_DATABASE_URL, Settings
+from shared.infra.topics import delete_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / ".run" / "tests"
@@ -116,3 +118,6 @@ class Stack:
                 proc.kill()
                 proc.wait()
         self.procs.clear()
+        # The stack's private topics would otherwise pile up on the shared local broker.
+        asyncio.run(delete_topics(Settings(kafka_topic_prefix=self.env["KAFKA_TOPIC_PREFIX"],
+                                           kafka_bootstrap_servers=self.env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))))
