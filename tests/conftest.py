@@ -7,7 +7,7 @@ from typing import Iterator
 import pytest
 
 from tests.support.client import Api
-from tests.support.stack import Stack, drop_database
+from tests.support.stack import Stack
 
 FAILING_TOPIC = "zanzibar"
 
@@ -15,10 +15,8 @@ FAILING_TOPIC = "zanzibar"
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     """The default stack: offline AI with no latency, refusing anything about Zanzibar."""
-    running = Stack("main", OFFLINE_AI_FAIL_PATTERN=FAILING_TOPIC).start()
-    yield running
-    running.stop()
-    drop_database(running.database)
+    with Stack("main", OFFLINE_AI_FAIL_PATTERN=FAILING_TOPIC) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ schemas, and a check that every answer keeps to them."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model

@@ -7,7 +7,6 @@ The projector and the replay both write through ``project``.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.client import Api, Tenant
 from tests.support.keywords import keyword_set
-from tests.support.stack import ROOT, Stack, drop_database
+from tests.support.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 FAST = {"within_stage_delay": 0, "between_stage_delay": 0}
@@ -22,10 +22,8 @@ FAST = {"within_stage_delay": 0, "between_stage_delay": 0}
 
 @pytest.fixture(scope="module")
 def audited() -> Iterator[Stack]:
-    running = Stack("audit", OFFLINE_AI_LATENCY_MS="50").start()
-    yield running
-    running.stop()
-    drop_database(running.database)
+    with Stack("audit", OFFLINE_AI_LATENCY_MS="50") as running:
+        yield running
 
 
 def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:

@@ -8,14 +8,13 @@ import pytest
 
 from tests.support.client import Api
 from tests.support.keywords import keyword_set
-from tests.support.stack import Stack, drop_database
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 def test_cancel_during_a_five_second_ai_call_takes_effect_within_a_second() -> None:
-    stack = Stack("slow", OFFLINE_AI_LATENCY_MS="5000").start()
-    try:
+    with Stack("slow", OFFLINE_AI_LATENCY_MS="5000") as stack:
         api = Api(stack.base_url)
         tenant = api.tenant()
         api.import_keywords(tenant, keyword_set(topics=1))
@@ -40,6 +39,3 @@ def test_cancel_during_a_five_second_ai_call_takes_effect_within_a_second() -> N
         time.sleep(0.5)
         assert api.listing(tenant, "clusters")["total"] == 0
         assert api.run(tenant, run_id)["status"] == "cancelled"
-    finally:
-        stack.stop()
-        drop_database(stack.database)

@@ -12,17 +12,15 @@ import pytest
 
 from tests.support.client import Api, Tenant
 from tests.support.keywords import keyword_set
-from tests.support.stack import Stack, drop_database
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def slow_stack() -> Iterator[Stack]:
-    running = Stack("crash", OFFLINE_AI_LATENCY_MS="40").start()
-    yield running
-    running.stop()
-    drop_database(running.database)
+    with Stack("crash", OFFLINE_AI_LATENCY_MS="40") as running:
+        yield running
 
 
 def _store_counts(stack: Stack, run_id: str) -> dict[str, int]:

@@ -7,16 +7,15 @@ import pytest
 from tests.support.client import Api
 from tests.support.fake_openai import FakeOpenAI, Status
 from tests.support.keywords import keyword_set
-from tests.support.stack import Stack, drop_database
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_run_on_the_openai_provider_completes_and_bills_its_token_usage() -> None:
     with FakeOpenAI() as fake:
-        stack = Stack("openai", AI_PROVIDER="openai", OPENAI_BASE_URL=fake.base_url, OPENAI_API_KEY="sk-test",
-                      OPENAI_MODEL="gpt-test", OPENAI_IMAGE_MODEL="image-test").start()
-        try:
+        with Stack("openai", AI_PROVIDER="openai", OPENAI_BASE_URL=fake.base_url, OPENAI_API_KEY="sk-test",
+                   OPENAI_MODEL="gpt-test", OPENAI_IMAGE_MODEL="image-test") as stack:
             api = Api(stack.base_url)
             tenant = api.tenant()
             api.import_keywords(tenant, keyword_set(topics=2, per_topic=3))
@@ -37,6 +36,3 @@ def test_a_run_on_the_openai_provider_completes_and_bills_its_token_usage() -> N
             billed = sum(e["data"]["credits"] for e in events if e["type"] == "CreditsUsed")
             assert billed == run["total_credits_used"] >= len(chat) - 1 + 3 * len(images)
             assert all(c["status"] == "review" for c in api.listing(tenant, "content")["items"])
-        finally:
-            stack.stop()
-            drop_database(stack.database)

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.client import Api, Tenant
 from tests.support.keywords import keyword_set
-from tests.support.stack import Stack, drop_database
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 FAST = {"within_stage_delay": 0, "between_stage_delay": 0}
@@ -19,10 +19,8 @@ FAST = {"within_stage_delay": 0, "between_stage_delay": 0}
 @pytest.fixture(scope="module")
 def paced() -> Iterator[Stack]:
     """Every offline AI call takes 100 ms, so runs last long enough to be steered."""
-    running = Stack("paced", OFFLINE_AI_LATENCY_MS="100").start()
-    yield running
-    running.stop()
-    drop_database(running.database)
+    with Stack("paced", OFFLINE_AI_LATENCY_MS="100") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

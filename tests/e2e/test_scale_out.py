@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.client import Api
 from tests.support.keywords import keyword_set
-from tests.support.stack import LOG_DIR, SESSION, Stack, drop_database
+from tests.support.stack import LOG_DIR, SESSION, Stack
 
 pytestmark = pytest.mark.e2e
 SITES = 16  # with 6 partitions over 2 members, all on one member has odds of 2^-15
@@ -33,8 +33,7 @@ def _wait_for_line(stack: Stack, label: str, text: str, timeout: float = 30) -> 
 
 
 def test_runs_spread_over_two_pipelines_and_move_when_one_dies() -> None:
-    stack = Stack("pair", OFFLINE_AI_LATENCY_MS="200").start()
-    try:
+    with Stack("pair", OFFLINE_AI_LATENCY_MS="200") as stack:
         stack.start_process("pipeline2", "services.pipeline")
         api = Api(stack.base_url)
         tenants = [api.tenant() for _ in range(SITES)]
@@ -63,6 +62,3 @@ def test_runs_spread_over_two_pipelines_and_move_when_one_dies() -> None:
                 assert debited == run["total_credits_used"]
             per_task = conn.execute("SELECT max(n) FROM (SELECT count(*) AS n FROM content GROUP BY task_id) c").fetchone()[0]
             assert per_task == 1
-    finally:
-        stack.stop()
-        drop_database(stack.database)

@@ -11,22 +11,18 @@ import pytest
 from services.scheduler.domain.schedule import ScheduleSpec, latest_slot_at_or_before
 from tests.support.client import Api, Tenant
 from tests.support.keywords import keyword_set
-from tests.support.stack import Stack, drop_database
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def sched_stack() -> Iterator[Stack]:
-    stack = Stack("sched").start()
-    try:
+    with Stack("sched") as stack:
         # Two replicas, as a deployment with a spare would run them.
         for label in ("scheduler", "scheduler-2"):
             stack.start_process(label, "services.scheduler", SCHEDULER_INTERVAL_SECONDS="1")
         yield stack
-    finally:
-        stack.stop()
-        drop_database(stack.database)
 
 
 def scheduled_runs(api: Api, tenant: Tenant) -> list[dict[str, Any]]:

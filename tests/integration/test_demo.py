@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import sqlite3
 import struct
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest

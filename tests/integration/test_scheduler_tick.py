@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, AsyncIterator
 
 import asyncpg

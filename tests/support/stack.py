@@ -72,6 +72,13 @@ class Stack:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.base_url = f"http://127.0.0.1:{self.port}"
 
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        drop_database(self.database)
+
     def start(self) -> "Stack":
         self.start_process("projector", "services.projector")
         self.start_process("pipeline", "services.pipeline")

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 import zlib
-from collections import Counter
 from pathlib import Path
 
 import pytest

@@ -16,7 +16,6 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from services.pipeline.adapters import planner_sql
 from services.pipeline.adapters.event_store import RunStore, SideWrite
 from services.pipeline.application.ai_port import AIProvider
 from services.pipeline.application.commands import Clock, CommandHandlers, utcnow
