@@ -312,16 +312,20 @@ async def test_a_config_change_takes_effect_for_the_next_slot(pool, publisher, c
     tick.clock.now = utc(2025, 3, 5, 3)
     await tick()
     config = await config_row(pool, site_id)
-    assert (config["next_run_at"], config["last_run_at"]) == (utc(2025, 3, 5, 5), utc(2025, 3, 5, 2))
+    # Today already had its run: the moved time applies from tomorrow.
+    assert (config["next_run_at"], config["last_run_at"]) == (utc(2025, 3, 6, 5), utc(2025, 3, 5, 2))
     tick.clock.now = utc(2025, 3, 5, 5, 0, 20)
     await tick()
-    assert (await config_row(pool, site_id))["last_run_at"] == utc(2025, 3, 5, 5)
+    assert (await config_row(pool, site_id))["last_run_at"] == utc(2025, 3, 5, 2)
+    tick.clock.now = utc(2025, 3, 6, 5, 0, 20)
+    await tick()
+    assert (await config_row(pool, site_id))["last_run_at"] == utc(2025, 3, 6, 5)
 
     await pool.execute("UPDATE automation_config SET frequency = 'weekly' WHERE site_id = $1", site_id)
-    tick.clock.now = utc(2025, 3, 6, 5, 0, 20)  # a Thursday: the daily slot no longer exists
+    tick.clock.now = utc(2025, 3, 7, 5, 0, 20)  # a Friday: the daily slot no longer exists
     await tick()
     assert (await config_row(pool, site_id))["next_run_at"] == utc(2025, 3, 10, 5)
-    expected = [scheduled_ids(site_id, slot)[0] for slot in (utc(2025, 3, 5, 2), utc(2025, 3, 5, 5))]
+    expected = [scheduled_ids(site_id, slot)[0] for slot in (utc(2025, 3, 5, 2), utc(2025, 3, 6, 5))]
     assert [c["run_id"] for c in await commands.for_site(site_id)] == expected
 
 

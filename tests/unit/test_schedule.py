@@ -16,6 +16,7 @@ from services.scheduler.domain.schedule import (
     next_slot_after,
     parse_scheduled_time,
     slot_to_fire,
+    upcoming_slot,
 )
 
 pytestmark = pytest.mark.unit
@@ -248,7 +249,8 @@ def test_due_exactly_when_untaken_and_within_window(
 ) -> None:
     slot = latest_slot_at_or_before(spec, now)
     assert is_due(spec, now, None, window) == (now - slot <= window)
-    assert is_due(spec, now, slot - TINY, window) == (now - slot <= window)
+    previous = latest_slot_at_or_before(spec, slot - TINY)
+    assert is_due(spec, now, previous, window) == (now - slot <= window)
     assert not is_due(spec, now, slot, window)
 
 
@@ -263,3 +265,32 @@ def test_firing_a_slot_makes_it_not_due_until_the_next_one(
     if now + TINY < following:
         assert slot_to_fire(spec, now + TINY, fired, window) is None
     assert slot_to_fire(spec, following, fired, window) == following
+
+
+def test_moving_the_time_later_in_a_period_that_already_ran_adds_no_run() -> None:
+    ran_at_ten = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+    moved = ScheduleSpec("daily", "10:15")
+    assert slot_to_fire(moved, datetime(2026, 3, 10, 10, 20, tzinfo=UTC), ran_at_ten, timedelta(hours=1)) is None
+    tomorrow = slot_to_fire(moved, datetime(2026, 3, 11, 10, 16, tzinfo=UTC), ran_at_ten, timedelta(hours=1))
+    assert tomorrow == datetime(2026, 3, 11, 10, 15, tzinfo=UTC)
+    weekly = ScheduleSpec("weekly", "11:00")  # 2026-03-09 is a Monday
+    assert slot_to_fire(weekly, datetime(2026, 3, 9, 11, 5, tzinfo=UTC),
+                        datetime(2026, 3, 9, 9, 0, tzinfo=UTC), timedelta(hours=1)) is None
+
+
+def test_upcoming_slot_is_the_due_one_until_it_fires_then_the_next_free_period() -> None:
+    daily = ScheduleSpec("daily", "10:00")
+    now = datetime(2026, 3, 10, 10, 0, 30, tzinfo=UTC)
+    today, tomorrow = datetime(2026, 3, 10, 10, 0, tzinfo=UTC), datetime(2026, 3, 11, 10, 0, tzinfo=UTC)
+    assert upcoming_slot(daily, now, None, timedelta(hours=1)) == today
+    assert upcoming_slot(daily, now, today, timedelta(hours=1)) == tomorrow
+    moved = ScheduleSpec("daily", "11:00")  # moved later after today's run: not today again
+    assert upcoming_slot(moved, now, today, timedelta(hours=1)) == datetime(2026, 3, 11, 11, 0, tzinfo=UTC)
+
+
+@given(specs, instants, st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3)))
+def test_upcoming_slot_is_never_in_a_period_already_taken(spec: ScheduleSpec, now: datetime, window: timedelta) -> None:
+    taken = latest_slot_at_or_before(spec, now)
+    upcoming = upcoming_slot(spec, now, taken, window)
+    assert upcoming > now and latest_slot_at_or_before(spec, upcoming - TINY) >= taken
+    assert slot_to_fire(spec, upcoming, taken, window) == upcoming

@@ -17,7 +17,7 @@ from services.api.run_schemas import Config, Estimate, PipelineOverview
 from services.api.schemas import errors
 from services.pipeline.domain.credits import PendingCounts, estimate, required_credits
 from services.pipeline.domain.stages import STAGE_NAMES
-from services.scheduler.domain.schedule import ScheduleSpec, next_slot_after, parse_scheduled_time
+from services.scheduler.domain.schedule import FIRE_WINDOW, ScheduleSpec, parse_scheduled_time, upcoming_slot
 
 router = APIRouter(prefix="/api/v1/automation", tags=["config"], responses=errors(400, 401, 404))
 BatchSize = Annotated[int, Field(ge=1, le=1000)]
@@ -76,7 +76,9 @@ def _next_run(config: dict[str, Any]) -> datetime | None:
     if not config["is_enabled"]:
         return None
     spec = ScheduleSpec(config["frequency"], config["scheduled_time"])
-    return next_slot_after(spec, datetime.now(timezone.utc))
+    last = config["last_run_at"]
+    last_run = datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None
+    return upcoming_slot(spec, datetime.now(timezone.utc), last_run, FIRE_WINDOW)
 
 
 @router.get("/estimate", response_model=Estimate)

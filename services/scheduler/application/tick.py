@@ -20,15 +20,11 @@ from uuid import NAMESPACE_URL, uuid5
 from services.scheduler.application.ports import (
     Clock, CommandPublisher, ScheduledConfig, ScheduleRepository,
 )
-from services.scheduler.domain.schedule import ScheduleSpec, next_slot_after, slot_to_fire
+from services.scheduler.domain.schedule import FIRE_WINDOW, ScheduleSpec, slot_to_fire, upcoming_slot
 from shared.events.commands import StartRun
 
 log = logging.getLogger("scheduler")
 
-# How late a slot may still start (see the catch-up policy in domain/schedule.py): long
-# enough to ride out a restart or a broker hiccup, short enough that a run never starts
-# hours after the time the user chose.
-FIRE_WINDOW = timedelta(hours=1)
 
 
 def scheduled_ids(site_id: str, slot: datetime) -> tuple[str, str]:
@@ -77,7 +73,8 @@ class SchedulerTick:
         slot = slot_to_fire(spec, report.now, config.last_slot_taken, self.window)
         if slot is not None:
             await self._fire(config, slot, report)
-        await self._keep_next_run_at(config, next_slot_after(spec, report.now))
+        taken = slot or config.last_slot_taken
+        await self._keep_next_run_at(config, upcoming_slot(spec, report.now, taken, self.window))
 
     async def _fire(self, config: ScheduledConfig, slot: datetime, report: TickReport) -> None:
         run_id, command_id = scheduled_ids(config.site_id, slot)

@@ -44,6 +44,11 @@ _ONE_DAY: Final = timedelta(days=1)
 _ONE_WEEK: Final = timedelta(days=7)
 
 
+# How late a slot may still start (the catch-up policy above): long enough to ride out a
+# restart or a broker hiccup, short enough that a run never starts hours after the time
+# the user chose.
+FIRE_WINDOW = timedelta(hours=1)
+
 def parse_scheduled_time(text: str) -> time:
     """``"HH:MM"`` (24-hour, zero-padded) → a UTC ``time``; ValueError otherwise."""
     if not isinstance(text, str):
@@ -97,19 +102,43 @@ def slot_to_fire(
 ) -> datetime | None:
     """The slot to start a run for now, or None (see the module's catch-up policy).
 
-    The latest slot ``<= now`` is due if it is not taken yet (``last_slot_taken`` is None
-    or earlier than it) and at most ``window`` has passed since it began. The returned
+    The latest slot ``<= now`` is due if no slot of its period (day, ISO week, month) was
+    taken yet and at most ``window`` has passed since it began. The returned
     slot is a natural idempotency key for the StartRun command it triggers.
     """
     if window < timedelta(0):
         raise ValueError(f"window must not be negative, got {window!r}")
     now = _as_utc(now)
     slot = latest_slot_at_or_before(spec, now)
-    already_taken = last_slot_taken is not None and _as_utc(last_slot_taken) >= slot
+    # One scheduled run per day / week / month: a slot taken earlier in the same period
+    # (before the time was moved later) counts, so moving the time never adds a run.
+    already_taken = last_slot_taken is not None and (
+        _as_utc(last_slot_taken) >= slot
+        or _first_slot_of_period(spec, _as_utc(last_slot_taken)) == _first_slot_of_period(spec, slot)
+    )
     too_late = now - slot > window
     if already_taken or too_late:
         return None
     return slot
+
+
+def upcoming_slot(
+    spec: ScheduleSpec,
+    now: datetime,
+    last_slot_taken: datetime | None,
+    window: timedelta,
+) -> datetime:
+    """When the site's next scheduled run starts (its ``next_run_at``): the slot due now if
+    it has not fired yet, else the first later slot whose period has none taken."""
+    due = slot_to_fire(spec, now, last_slot_taken, window)
+    if due is not None:
+        return due
+    candidate = next_slot_after(spec, now)
+    if last_slot_taken is not None and _first_slot_of_period(spec, _as_utc(last_slot_taken)) == (
+        _first_slot_of_period(spec, candidate)
+    ):
+        candidate = next_slot_after(spec, candidate)
+    return candidate
 
 
 def is_due(
