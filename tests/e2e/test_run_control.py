@@ -147,3 +147,19 @@ def test_running_out_of_credits_pauses_and_a_top_up_lets_it_finish(paced: Stack,
     run = papi.wait_status(tenant, run_id, "completed", timeout=120)
     credits, reserved = _balance(paced, tenant.account_id)
     assert (credits, reserved) == (required + 10_000 - run["total_credits_used"], 0)
+
+
+def test_a_pause_during_a_long_delay_between_stages_takes_effect_at_once(api: Api) -> None:
+    tenant = api.tenant()
+    api.import_keywords(tenant, keyword_set(topics=1))
+    api.configure(tenant, within_stage_delay=0, between_stage_delay=60)
+    run_id = api.run_now(tenant).json()["run_id"]
+    api.wait_run(tenant, run_id, lambda run: "1" in run["stage_results"] and run["stage_results"]["1"]["completed_at"])
+
+    asked = time.monotonic()
+    _control(api, tenant, "pause", run_id)
+    paused = api.wait_status(tenant, run_id, "paused", timeout=5)
+    assert time.monotonic() - asked < 1.0
+    assert "2" not in paused["stage_results"]  # it was waiting between stages 1 and 2
+    _control(api, tenant, "cancel", run_id)
+    api.wait_status(tenant, run_id, "cancelled", timeout=5)
