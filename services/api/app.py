@@ -26,7 +26,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.pool = await create_pool(settings.database_url)
         app.state.broker = broker = KafkaBroker(settings.kafka_bootstrap_servers)
         await broker.start()
-        app.state.bus = bus = CommandBus(broker, app.state.pool, settings.commands_topic, settings.database_url)
+        app.state.bus = bus = CommandBus(broker, app.state.pool, settings.commands_topic, settings.database_url,
+                                         settings.admission_timeout_seconds)
         await bus.start()
         try:
             yield

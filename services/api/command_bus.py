@@ -23,8 +23,10 @@ class DecisionTimeout(Exception):
 
 
 class CommandBus:
-    def __init__(self, broker: KafkaBroker, pool: asyncpg.Pool, topic: str, database_url: str) -> None:
+    def __init__(self, broker: KafkaBroker, pool: asyncpg.Pool, topic: str, database_url: str,
+                 decision_timeout: float = 20.0) -> None:
         self.broker = broker
+        self.decision_timeout = decision_timeout
         self.pool = pool
         self.topic = topic
         self.database_url = database_url
@@ -49,17 +51,31 @@ class CommandBus:
             command.model_dump(mode="json"), self.topic, key=command.site_id.encode()
         )
 
-    async def decide(self, command: Command, timeout: float = 20.0) -> asyncpg.Record:
+    async def decision(self, command_id: str) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(
+            "SELECT outcome, error_code, details FROM command_log WHERE command_id = $1", command_id
+        )
+
+    async def withdraw(self, command: Command) -> bool:
+        """Take back a command nobody decided yet: the pipeline, finding its row in
+        command_log, will skip it. False when it was decided meanwhile."""
+        withdrawn = await self.pool.fetchval(
+            "INSERT INTO command_log (command_id, type, site_id, run_id, outcome, error_code)"
+            " VALUES ($1, $2, $3, $4, 'withdrawn', 'pipeline_unavailable')"
+            " ON CONFLICT (command_id) DO NOTHING RETURNING true",
+            command.command_id, command.type, command.site_id, command.run_id,
+        )
+        return bool(withdrawn)
+
+    async def decide(self, command: Command) -> asyncpg.Record:
         """Send and wait for the pipeline's decision (its command_log row)."""
+        timeout = self.decision_timeout
         waiter = self._waiters[command.command_id] = asyncio.Event()
         try:
             await self.send(command)
             deadline = asyncio.get_running_loop().time() + timeout
             while True:
-                row = await self.pool.fetchrow(
-                    "SELECT outcome, error_code, details FROM command_log WHERE command_id = $1",
-                    command.command_id,
-                )
+                row = await self.decision(command.command_id)
                 if row is not None:
                     return row
                 left = deadline - asyncio.get_running_loop().time()

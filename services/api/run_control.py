@@ -44,7 +44,9 @@ async def admit_run(pool: asyncpg.Pool, bus: CommandBus, site_id: str, account_i
     try:
         decision = await bus.decide(command)
     except DecisionTimeout:
-        raise ApiError(503, "pipeline_unavailable", "the pipeline did not answer in time; try again") from None
+        if await bus.withdraw(command):  # so it can't start later behind the caller's back
+            raise ApiError(503, "pipeline_unavailable", "the pipeline did not answer in time; try again") from None
+        decision = await bus.decision(command.command_id)  # decided just now: answer with it
     if decision["outcome"] != "accepted":
         code = decision["error_code"]
         raise ApiError(400, code, _REFUSALS.get(code, "the run was refused"), decision["details"])

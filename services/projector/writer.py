@@ -7,12 +7,15 @@ The projector and the replay both write through ``project``.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from services.projector.run_view import evolve, log_line
+
+log = logging.getLogger(__name__)
 
 _VIEW_COLUMNS = (
     "run_id", "site_id", "account_id", "trigger_type", "status", "current_stage", "started_at",
@@ -56,11 +59,9 @@ async def project(conn: asyncpg.Connection, events: list[dict[str, Any]]) -> int
 async def _project_run(conn: asyncpg.Connection, run_id: str, events: list[dict[str, Any]]) -> int:
     row = await conn.fetchrow("SELECT * FROM run_view WHERE run_id = $1 FOR UPDATE", run_id)
     last = row["last_sequence"] if row else 0
-    fresh = [e for e in events if e["sequence"] > last]  # the rest were applied before
+    fresh = next_in_line(last, events)
     if not fresh:
         return 0
-    if [e["sequence"] for e in fresh] != list(range(last + 1, last + 1 + len(fresh))):
-        raise OutOfOrder(f"run {run_id}: after {last} got {[e['sequence'] for e in fresh]}")
     view, lines = (_row_to_view(row) if row else None), []
     for event in fresh:
         view = evolve(view, event)
@@ -69,6 +70,22 @@ async def _project_run(conn: asyncpg.Connection, run_id: str, events: list[dict[
     await conn.executemany(_INSERT_EVENT, [_event_row(e) for e in fresh])
     await conn.executemany(_INSERT_LINE, lines)
     return len(fresh)
+
+
+def next_in_line(last: int, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events that continue the view from ``last`` without a gap, each once.
+
+    Redeliveries repeat events the view has (or this batch already holds): skipped.
+    An event after a gap is left out; the relay republishes from its tracked position,
+    so the missing event comes again, followed by the ones after it.
+    """
+    by_sequence = {e["sequence"]: e for e in events if e["sequence"] > last}
+    fresh = []
+    while (last + 1 + len(fresh)) in by_sequence:
+        fresh.append(by_sequence[last + 1 + len(fresh)])
+    if len(fresh) < len(by_sequence):
+        log.warning("run %s: events after %d wait for a gap to fill", events[0]["run_id"], last + len(fresh))
+    return fresh
 
 
 _INSERT_EVENT = (

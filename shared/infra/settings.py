@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(default=20.0, gt=0)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # How long run_now waits for the pipeline's decision before withdrawing the command.
+    admission_timeout_seconds: float = Field(default=20.0, gt=0)
     automation_admin_token: str = PLACEHOLDER_ADMIN_TOKEN
     automation_env: Literal["development", "production"] = "development"
 

@@ -73,6 +73,17 @@ def test_pipeline_killed_mid_stage_finishes_the_run_exactly_once(slow_stack: Sta
     assert sorted(i["content_id"] for i in featured) == sorted(c["id"] for c in content["items"])
     assert all(c["status"] == "review" for c in content["items"])
 
+    # independent of the write path: every stage did each of its items exactly once
+    for result in run["stage_results"].values():
+        assert result["items_processed"] + result["items_failed"] == result["items_total"], result
+    clusters = api.listing(tenant, "clusters")["items"]
+    assert all(cluster["keyword_ids"] for cluster in clusters)
+    assert run["stage_results"]["1"]["outputs_created"] == len(clusters)
+    generated = [i for i in images["items"] if i["status"] == "generated"]
+    assert run["stage_results"]["6"]["credits_used"] == 3 * len(generated)
+    ready = [e["data"]["content_id"] for e in events if e["type"] == "ContentReadyForReview"]
+    assert sorted(ready) == sorted(c["id"] for c in content["items"])
+
     # no charge twice: the ledger, the run and the stage results agree
     assert counts["debited"] == run["total_credits_used"] > 0
     assert sum(r["credits_used"] for r in run["stage_results"].values()) == run["total_credits_used"]

@@ -52,6 +52,13 @@ def test_runs_spread_over_two_pipelines_and_move_when_one_dies() -> None:
         _wait_for_line(stack, "pipeline", "carrying on")  # the survivor took over the dead one's runs
         finished = [api.wait_status(tenant, run_id, "completed", "failed", timeout=120) for tenant, run_id in runs]
         assert {run["status"] for run in finished} == {"completed"}
+        for run in finished:  # each item of each stage done exactly once, whoever carried it
+            for result in run["stage_results"].values():
+                assert result["items_processed"] + result["items_failed"] == result["items_total"], result
+        for tenant, _ in runs:
+            content = api.listing(tenant, "content")["items"]
+            assert len(content) == api.listing(tenant, "tasks")["total"]
+            assert all(c["status"] == "review" for c in content)
 
         with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
             for run in finished:

@@ -37,16 +37,25 @@ def base_database_url() -> str:
 
 def fresh_database(name: str) -> str:
     """Drop and create database ``name`` on the test server; returns its URL."""
+    drop_database(name)
     base = base_database_url()
     with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return urlunparse(urlparse(base)._replace(path=f"/{name}"))
 
 
-def drop_database(name: str) -> None:
-    with psycopg.connect(base_database_url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def drop_database(name: str, attempts: int = 20) -> None:
+    """Drop ``name`` even with sessions on it. An autovacuum worker on it belongs to the
+    superuser, which our role may not terminate: wait for the worker to finish instead."""
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(base_database_url(), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
 
 
 class Stack:

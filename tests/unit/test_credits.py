@@ -236,3 +236,13 @@ def test_sufficiency_boundary() -> None:
     assert is_sufficient(120, 100)
     assert not is_sufficient(119, 100)
     assert is_sufficient(0, 0)
+
+
+def test_quote_applies_the_estimate_and_the_margin_once_for_everyone() -> None:
+    from services.pipeline.domain.credits import quote
+
+    offer = quote({1: 10, 6: 2}, 5, available=40)
+    assert offer.estimate == estimate(PendingCounts(keywords=10, images=2), 5)
+    assert offer.required == required_credits(offer.estimate.total)
+    assert offer.sufficient == (40 >= offer.required)
+    assert quote({}, 20, available=0).sufficient  # nothing pending costs nothing

@@ -34,6 +34,7 @@ class RunMachine(RuleBasedStateMachine):
         self.events = list(self.run.collect_events())
         self.status = "running"
         self.stage_open = False
+        self.open_batch: str | None = None
         self.credits = 0
 
     def _tick(self) -> datetime:
@@ -70,17 +71,30 @@ class RunMachine(RuleBasedStateMachine):
         if self.status == "running":
             self.stage_open = True
 
-    @rule(processed=st.integers(0, 10), failed=st.integers(0, 3), credits=st.integers(0, 9))
-    def batch(self, processed: int, failed: int, credits: int) -> None:
+    @rule()
+    def start_batch(self) -> None:
         now = self._tick()
         stage = self.run.current_stage
-        allowed = self.status in ("running", "paused") and self.stage_open
+        allowed = self.status == "running" and self.stage_open
+        batch_id = uuid.uuid4().hex
+        self._attempt("start_batch", allowed, lambda: self.run.start_batch(stage, [{"id": "i", "title": "t"}], batch_id, now))
+        if allowed:
+            self.open_batch = batch_id
+
+    @rule(processed=st.integers(0, 10), failed=st.integers(0, 3), credits=st.integers(0, 9), stale=st.booleans())
+    def batch(self, processed: int, failed: int, credits: int, stale: bool) -> None:
+        now = self._tick()
+        stage = self.run.current_stage
+        batch_id = uuid.uuid4().hex if stale or self.open_batch is None else self.open_batch
+        allowed = (self.status in ("running", "paused") and self.stage_open
+                   and batch_id == self.open_batch)
         failures = [{"item_id": f"i{n}", "title": "t", "error": "e"} for n in range(failed)]
         self._attempt("batch", allowed, lambda: self.run.process_batch(
-            stage=stage, processed=processed, failures=failures, outputs_created=processed,
-            credits=credits, now=now))
+            batch_id=batch_id, stage=stage, processed=processed, failures=failures,
+            outputs_created=processed, credits=credits, now=now))
         if allowed:
             self.credits += credits
+            self.open_batch = None  # a recorded batch can't be recorded again
 
     @precondition(lambda self: self.stage_open)
     @rule()

@@ -15,7 +15,7 @@ from services.api.queries import config as q
 from services.api.queries.tenancy import require_site
 from services.api.run_schemas import Config, Estimate, PipelineOverview
 from services.api.schemas import errors
-from services.pipeline.domain.credits import PendingCounts, estimate, required_credits
+from services.pipeline.domain.credits import quote
 from services.pipeline.domain.stages import STAGE_NAMES
 from services.scheduler.domain.schedule import FIRE_WINDOW, ScheduleSpec, parse_scheduled_time, upcoming_slot
 
@@ -85,18 +85,15 @@ def _next_run(config: dict[str, Any]) -> datetime | None:
 async def get_estimate(site_id: SiteId, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
     """Credits a run would cost now, and whether the account covers 1.2 x that."""
     await require_site(pool, site_id, caller.account_id)
-    pending = await q.pending_counts(pool, site_id)
     config = await q.config(pool, site_id)
-    counts = PendingCounts(*(pending.get(stage, 0) for stage in range(1, 7)))
-    result = estimate(counts, config["stage_1_batch_size"])
-    required = required_credits(result.total)
-    available = await q.available_credits(pool, caller.account_id)
+    offer = quote(await q.pending_counts(pool, site_id), config["stage_1_batch_size"],
+                  await q.available_credits(pool, caller.account_id))
     return {
-        "estimated_credits": result.total,
-        "per_stage": {str(stage): credits for stage, credits in result.per_stage.items()},
-        "required_credits": required,
-        "available_credits": available,
-        "sufficient": available >= required,
+        "estimated_credits": offer.estimate.total,
+        "per_stage": {str(stage): credits for stage, credits in offer.estimate.per_stage.items()},
+        "required_credits": offer.required,
+        "available_credits": offer.available,
+        "sufficient": offer.sufficient,
     }
 
 

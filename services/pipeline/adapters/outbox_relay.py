@@ -69,11 +69,18 @@ class OutboxRelay:
             log.info("relay active")
             position = await self._position()
             while True:
-                position = await self.relay_once(position)
+                position = await self.relay_once(leader, position)
         finally:
             await leader.close()
 
-    async def relay_once(self, position: int) -> int:
+    async def relay_once(self, leader: asyncpg.Connection, position: int) -> int:
+        """Publish what follows ``position``; ``leader`` holds the relay lock.
+
+        The position is written on the leader's own connection: if that connection (and so
+        the lock) is gone, the write fails and this relay stops instead of racing another.
+        """
+        if leader.is_closed():
+            raise ConnectionError("the relay lost its leader connection, and with it the lock")
         notifications = await asyncio.to_thread(
             self.store.recorder.select_notifications, position, BATCH, inclusive_of_start=False
         )
@@ -92,7 +99,7 @@ class OutboxRelay:
                 acks.append(await self.publish(envelope(event, site_id, account_id), site_id))
         await asyncio.gather(*acks)
         position = notifications[-1].id
-        await self.pool.execute(
+        await leader.execute(
             "INSERT INTO outbox_position (name, position) VALUES ($1, $2)"
             " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
             RELAY_NAME, position,

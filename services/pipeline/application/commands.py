@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.pipeline.adapters import planner_sql
 from services.pipeline.adapters.event_store import RunStore, SideWrite
-from services.pipeline.domain.credits import PendingCounts, estimate, required_credits
+from services.pipeline.domain.credits import quote
 from services.pipeline.domain.errors import DomainError, InsufficientCredits, RunActive
 from services.pipeline.domain.run import AutomationRun
 from services.pipeline.domain.site_slot import SiteSlot, slot_id
@@ -49,15 +49,22 @@ class CommandHandlers:
         self.clock = clock
 
     def handle(self, command: Command) -> Decision:
-        with self.store.cursor() as cur:
-            if self.sql.command_outcome(cur, command.command_id) is not None:
-                return Decision("duplicate")
+        if self._decided(command):
+            return Decision("duplicate")
         try:
             return self._decide(command)
         except DomainError as error:
             details = _details(error)
             self._reject(command, error.code, details)
             return Decision("rejected", error.code, str(error))
+        except IntegrityError:
+            if self._decided(command):  # decided meanwhile: a redelivery, or withdrawn by its sender
+                return Decision("duplicate")
+            raise
+
+    def _decided(self, command: Command) -> bool:
+        with self.store.cursor() as cur:
+            return self.sql.command_outcome(cur, command.command_id) is not None
 
     def _decide(self, command: Command) -> Decision:
         if isinstance(command, StartRun):
@@ -84,14 +91,12 @@ class CommandHandlers:
         if inputs is None:
             raise UnknownSite(command.site_id)
         config = {key: inputs["config"][key] for key in CONFIG_KEYS}
-        pending = PendingCounts(*(inputs["pending"].get(stage, 0) for stage in range(1, 7)))
-        estimated = estimate(pending, config["stage_1_batch_size"]).total
-        required = required_credits(estimated)
-        available = inputs["credits"] - inputs["reserved"]
+        offer = quote(inputs["pending"], config["stage_1_batch_size"], inputs["credits"] - inputs["reserved"])
+        estimated, required = offer.estimate.total, offer.required
         slot = self._slot(command.site_id)
         slot.admit(command.run_id)
-        if available < required:
-            raise InsufficientCredits(required, available)
+        if not offer.sufficient:
+            raise InsufficientCredits(required, offer.available)
         run = AutomationRun.start(
             run_id=command.run_id, site_id=command.site_id, account_id=command.account_id,
             trigger_type=command.trigger_type, config=config, reserved_credits=required,

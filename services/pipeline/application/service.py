@@ -26,7 +26,9 @@ class PipelineService:
         decision = await asyncio.to_thread(self.handlers.handle, command)
         if decision.outcome == "accepted" and isinstance(command, (StartRun, ResumeRun)):
             self.supervisor.launch(command.run_id)
-        elif decision.outcome == "rejected" and isinstance(command, PauseRun):
+        elif isinstance(command, PauseRun) and decision.outcome != "accepted":
+            # Refused, or a redelivery of a pause decided before: this worker carries on
+            # (a run that really is paused stops by itself on its next write).
             self.supervisor.withdraw_stop(command.run_id)
         return decision
 

@@ -51,9 +51,14 @@ class StageContext:
 async def keywords_to_clusters(ctx: StageContext, items: list[Item]) -> BatchOutcome:
     out = BatchOutcome()
     existing = [ExistingCluster(c["id"], c["name"], tuple(c["keywords"])) for c in await ctx.existing_clusters()]
-    answer = await ctx.ai.cluster_keywords(
-        [KeywordInput(i["id"], i["keyword"], i.get("volume"), i.get("intent")) for i in items], existing
-    )
+    try:
+        answer = await ctx.ai.cluster_keywords(
+            [KeywordInput(i["id"], i["keyword"], i.get("volume"), i.get("intent")) for i in items], existing
+        )
+    except AIError as error:
+        for item in items:  # one call for the batch: each of its keywords failed with it
+            out.fail(ctx, 1, item, str(error))
+        return out
     out.credits = credits_for_text_call(answer.usage.total_tokens)
     filed: set[str] = set()
     for cluster in answer.value.new_clusters:

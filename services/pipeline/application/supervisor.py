@@ -69,11 +69,18 @@ class Supervisor:
             raise
         except (OperationalError, InterfaceError):
             # The database is away: the run is still running in the store, carry on later.
-            log.warning("run %s paused by a database outage; retrying", run_id)
-            await flag.sleep(RETRY_AFTER_SECONDS)
-            if not flag.requested:
-                self._tasks.pop(run_id, None)
-                self.launch(run_id)
+            log.warning("run %s interrupted by a database outage; retrying", run_id)
+            await self._retry_later(run_id, flag)
         except Exception as error:
             log.exception("run %s stopped on an unexpected error", run_id)
-            await self._on_error(run_id, error)
+            try:
+                await self._on_error(run_id, error)
+            except Exception:
+                log.exception("run %s could not be marked failed; retrying", run_id)
+                await self._retry_later(run_id, flag)
+
+    async def _retry_later(self, run_id: str, flag: StopFlag) -> None:
+        await flag.sleep(RETRY_AFTER_SECONDS)
+        if not flag.requested:
+            self._tasks.pop(run_id, None)
+            self.launch(run_id)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from types import ModuleType
 from typing import Any, Callable
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError
 
@@ -27,6 +27,7 @@ from services.pipeline.domain.stages import AI_STAGES, LAST_STAGE
 
 log = logging.getLogger(__name__)
 REVIEW_BATCH_SIZE = 50
+MAX_REFUSALS = 5  # consecutive refused writes before the run is given up as broken
 
 
 class StopFlag:
@@ -65,20 +66,34 @@ class RunWorker:
         self.clock = clock
 
     async def execute(self, run_id: str, stop: StopFlag) -> None:
+        refused = 0
         while not stop.requested:
             run = await self._load(run_id)
             if run.status != "running":
                 return
-            stage = run.current_stage
-            if stage == LAST_STAGE and run.stage_results.get(str(stage), {}).get("completed_at"):
-                await self._commit(run_id, lambda r: r.complete(self.clock()))
-                return
-            if str(stage) not in run.stage_results and stage > 1:
-                await stop.sleep(run.config["between_stage_delay"])
-                if stop.requested:
+            try:
+                if not await self._advance(run, stop):
                     return
-            if not await self._run_stage(run, stage, stop):
-                return
+                refused = 0
+            except InvalidTransition:
+                # The run changed between our read and our write: a pause or cancel was
+                # recorded, or another worker recorded this batch. Look again, don't fail it.
+                refused += 1
+                if refused > MAX_REFUSALS:
+                    raise
+                await stop.sleep(0.05 * refused)
+
+    async def _advance(self, run: AutomationRun, stop: StopFlag) -> bool:
+        """One step: finish the run, or carry its current stage through. False once stopped."""
+        stage = run.current_stage
+        if stage == LAST_STAGE and run.stage_results.get(str(stage), {}).get("completed_at"):
+            await self._commit(run.run_id, lambda r: r.complete(self.clock()))
+            return False
+        if str(stage) not in run.stage_results and stage > 1:
+            await stop.sleep(run.config["between_stage_delay"])
+            if stop.requested:
+                return False
+        return await self._run_stage(run, stage, stop)
 
     async def fail(self, run_id: str, error: Exception) -> None:
         message = f"{type(error).__name__}: {error}"[:500]
@@ -110,11 +125,12 @@ class RunWorker:
                 await self._pause_for_credits(run_id)
                 return False
             listed = [{"id": i["id"], "title": str(i.get("title", ""))[:200]} for i in items]
-            await self._commit(run_id, lambda r: r.start_batch(stage, listed, self.clock()))
+            batch_id = uuid4().hex
+            await self._commit(run_id, lambda r: r.start_batch(stage, listed, batch_id, self.clock()))
             outcome = await STAGE_WORK[stage](context, items)
             try:
-                await self._commit(run_id, lambda r: _record_batch(r, stage, outcome, self.clock()),
-                                   lambda r: _batch_writes(self.sql, r, stage, outcome))
+                await self._commit(run_id, lambda r: _record_batch(r, batch_id, stage, outcome, self.clock()),
+                                   lambda r: _batch_writes(self.sql, r, batch_id, stage, outcome))
             except InsufficientCredits:
                 await self._pause_for_credits(run_id)
                 return False
@@ -166,19 +182,18 @@ class RunWorker:
         await asyncio.to_thread(attempt)
 
 
-def _record_batch(run: AutomationRun, stage: int, outcome: BatchOutcome, now: Any) -> None:
-    for content_id, title in outcome.ready_for_review:
-        run.mark_ready_for_review(content_id, title, now)
+def _record_batch(run: AutomationRun, batch_id: str, stage: int, outcome: BatchOutcome, now: Any) -> None:
     run.process_batch(
-        stage=stage, processed=outcome.processed, failures=outcome.failures,
+        batch_id=batch_id, stage=stage, processed=outcome.processed, failures=outcome.failures,
         outputs_created=outcome.outputs_created, credits=outcome.credits, now=now,
+        ready_for_review=outcome.ready_for_review,
     )
 
 
-def _batch_writes(sql: ModuleType, run: AutomationRun, stage: int, outcome: BatchOutcome) -> list[SideWrite]:
+def _batch_writes(sql: ModuleType, run: AutomationRun, batch_id: str, stage: int,
+                  outcome: BatchOutcome) -> list[SideWrite]:
     writes = list(outcome.writes)
     if outcome.credits:
-        # Keyed by the run's version: the same batch can never be debited twice.
-        key = f"{run.run_id}:{run.version}"
-        writes.append(sql.debit(run.account_id, run.run_id, stage, outcome.credits, key))
+        # Keyed by the batch: the same batch can never be debited twice.
+        writes.append(sql.debit(run.account_id, run.run_id, stage, outcome.credits, f"{run.run_id}:batch:{batch_id}"))
     return writes

@@ -161,3 +161,23 @@ def _require_non_negative_int(name: str, value: object) -> None:
 def _require_positive_int(name: str, value: object) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What a run would cost now, and whether the account may start it (admission's rule)."""
+
+    estimate: Estimate
+    required: int
+    available: int
+
+    @property
+    def sufficient(self) -> bool:
+        return self.available >= self.required
+
+
+def quote(pending_by_stage: Mapping[int, int], stage_1_batch_size: int, available: int) -> Quote:
+    """The one place the estimate and the 1.2 × margin are applied, for the API and admission."""
+    pending = PendingCounts(*(pending_by_stage.get(stage, 0) for stage in range(1, 7)))
+    result = estimate(pending, stage_1_batch_size)
+    return Quote(result, required_credits(result.total), available)

@@ -119,6 +119,7 @@ class AutomationRun(Aggregate):
         self.error_message: str | None = None
         self.pause_reason: str | None = None
         self.stage_results: dict[str, dict[str, Any]] = {}
+        self.open_batch: str | None = None
 
     @property
     def run_id(self) -> str:
@@ -130,38 +131,45 @@ class AutomationRun(Aggregate):
         self._require_status("running", action="start a stage")
         self._record(StageStarted, {"stage": stage, "name": stage_name(stage), "items_total": items_total}, now)
 
-    def start_batch(self, stage: int, items: list[dict[str, str]], now: datetime) -> None:
+    def start_batch(self, stage: int, items: list[dict[str, str]], batch_id: str, now: datetime) -> None:
+        """Announce a batch before its AI calls; only this batch may then be recorded."""
         self._require_status("running", action="start a batch")
         self._require_current_stage(stage)
-        self._record(BatchStarted, {"stage": stage, "items": items}, now)
+        self._record(BatchStarted, {"stage": stage, "batch_id": batch_id, "items": items}, now)
 
     def process_batch(
         self,
         *,
+        batch_id: str,
         stage: int,
         processed: int,
         failures: list[dict[str, str]],
         outputs_created: int,
         credits: int,
         now: datetime,
+        ready_for_review: list[tuple[str, str]] = (),
     ) -> None:
-        """Record a finished batch; its outputs and debit commit in the same transaction."""
+        """Record the open batch; its outputs and debit commit in the same transaction.
+
+        A batch is recorded once: a retry, or a second worker on the same run, finds it
+        closed (or superseded by a later batch) and is refused as a whole.
+        """
         self._require_status("running", "paused", action="record a batch")
         self._require_current_stage(stage)
+        if batch_id != self.open_batch:
+            raise InvalidTransition("record a batch", self.status, f"batch {batch_id} is not the open one")
+        for content_id, title in ready_for_review:
+            self._record(ContentReadyForReview, {"content_id": content_id, "title": title}, now)
         for failure in failures:
             self._record(ItemFailed, {"stage": stage, **failure}, now)
         if credits:
             self._record(CreditsUsed, {"stage": stage, "credits": credits}, now)
         self._record(
             BatchProcessed,
-            {"stage": stage, "processed": processed, "failed": len(failures),
+            {"stage": stage, "batch_id": batch_id, "processed": processed, "failed": len(failures),
              "outputs_created": outputs_created, "credits": credits},
             now,
         )
-
-    def mark_ready_for_review(self, content_id: str, title: str, now: datetime) -> None:
-        self._require_status("running", "paused", action="pass the review gate")
-        self._record(ContentReadyForReview, {"content_id": content_id, "title": title}, now)
 
     def complete_stage(self, stage: int, now: datetime) -> None:
         self._require_status("running", action="complete a stage")
@@ -233,7 +241,7 @@ class AutomationRun(Aggregate):
         }
 
     def _on_BatchStarted(self, data: dict, at: str) -> None:
-        pass
+        self.open_batch = data.get("batch_id")
 
     def _on_ItemFailed(self, data: dict, at: str) -> None:
         pass
@@ -243,6 +251,7 @@ class AutomationRun(Aggregate):
         self.total_credits_used += data["credits"]
 
     def _on_BatchProcessed(self, data: dict, at: str) -> None:
+        self.open_batch = None
         result = self.stage_results[str(data["stage"])]
         result["items_processed"] += data["processed"]
         result["items_failed"] += data["failed"]
