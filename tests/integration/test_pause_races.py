@@ -1,0 +1,69 @@
+"""A pause that lands anywhere in a run's work leaves it paused (or completed), never failed."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+
+import psycopg
+import pytest
+
+from services.pipeline.adapters.ai.offline import OfflineAI
+from services.pipeline.adapters.event_store import RunStore
+from services.pipeline.application.commands import CommandHandlers
+from services.pipeline.application.service import PipelineService
+from services.pipeline.application.supervisor import Supervisor
+from services.pipeline.application.worker import RunWorker
+from shared.events.commands import PauseRun, StartRun
+from shared.infra.db import apply_schema
+from shared.infra.settings import Settings
+from tests.support.keywords import keyword_set
+from tests.support.stack import SESSION, drop_database, fresh_database
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def service():
+    name = f"automation_test_pauses_{SESSION}"
+    url = fresh_database(name)
+    await apply_schema(url)
+    store = RunStore.from_settings(Settings(database_url=url))
+    handlers = CommandHandlers(store)
+    worker = RunWorker(store, handlers, OfflineAI())
+    supervisor = Supervisor(worker.execute, worker.fail)
+    yield url, store, PipelineService(handlers, supervisor), supervisor
+    await supervisor.abort_all()
+    store.close()
+    drop_database(name)
+
+
+def _site(url: str) -> tuple[str, str]:
+    account, site = str(uuid.uuid4()), str(uuid.uuid4())
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO accounts (id, name, credits) VALUES (%s, 'a', 100000)", (account,))
+        conn.execute("INSERT INTO sites (id, account_id, name, domain) VALUES (%s, %s, 's', 'd')", (site, account))
+        conn.execute("INSERT INTO automation_config (site_id, within_stage_delay, between_stage_delay,"
+                     " stage_1_batch_size) VALUES (%s, 0, 0, 2)", (site,))
+        for keyword in keyword_set(topics=2, per_topic=3):
+            conn.execute("INSERT INTO keywords (id, site_id, keyword, keyword_norm) VALUES (%s, %s, %s, %s)",
+                         (str(uuid.uuid4()), site, keyword, keyword))
+    return account, site
+
+
+async def test_pauses_at_random_moments_never_fail_the_run(service) -> None:
+    url, store, pipeline, supervisor = service
+    rng = random.Random(7)
+    for _ in range(25):
+        account, site = _site(url)
+        run_id = str(uuid.uuid4())
+        await pipeline.dispatch(StartRun(site_id=site, account_id=account, run_id=run_id))
+        await asyncio.sleep(rng.uniform(0, 0.25))
+        await pipeline.dispatch(PauseRun(site_id=site, account_id=account, run_id=run_id))
+        for _ in range(200):
+            if run_id not in supervisor.carrying():
+                break
+            await asyncio.sleep(0.02)
+        run = await asyncio.to_thread(store.get, uuid.UUID(run_id))
+        assert run.status in ("paused", "completed"), run.error_message
