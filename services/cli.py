@@ -37,26 +37,18 @@ def cmd_replay(_: argparse.Namespace) -> int:
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from services.operations.audit import verify
+    from services.operations.run_events import run_events
 
     _, store = _store()
-    checked, finding = verify(store, args.run)
-    if args.run and checked and finding is None and not _exists(store, args.run):
+    if args.run and not run_events(store, args.run):
         console.print(f"[red]no run {args.run} in the event store[/red]")
         return 2
+    checked, finding = verify(store, args.run)
     if finding is not None:
         console.print(f"[red]audit trail altered[/red]: {finding.describe()}")
         return 1
     console.print(f"audit trail intact: {checked} run(s) checked")
     return 0
-
-
-def _exists(store, run_id: str) -> bool:
-    from services.operations.run_events import run_events
-
-    try:
-        return bool(run_events(store, run_id))
-    except ValueError:
-        return False
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

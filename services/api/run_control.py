@@ -1,5 +1,4 @@
-"""Run commands as the API issues them: admission waits for the pipeline's decision,
-pause/resume/cancel are checked against the run's state and then sent."""
+"""Run commands as the API issues them: each answer is the pipeline's decision."""
 
 from __future__ import annotations
 
@@ -19,11 +18,7 @@ _REFUSALS = {
     "run_active": "the site already has a running or paused run",
     "insufficient_credits": "the account's credits do not cover 1.2 x the estimate",
 }
-_CONTROLS = {
-    "pause": (PauseRun, ("running",)),
-    "resume": (ResumeRun, ("paused",)),
-    "cancel": (CancelRun, ("running", "paused")),
-}
+_CONTROLS = {"pause": PauseRun, "resume": ResumeRun, "cancel": CancelRun}
 
 
 @dataclass(frozen=True)
@@ -41,12 +36,7 @@ async def admit_run(pool: asyncpg.Pool, bus: CommandBus, site_id: str, account_i
     (so the caller's next read finds it), or raise the refusal."""
     command = StartRun(site_id=site_id, account_id=account_id, run_id=str(uuid.uuid4()))
     started = time.perf_counter()
-    try:
-        decision = await bus.decide(command)
-    except DecisionTimeout:
-        if await bus.withdraw(command):  # so it can't start later behind the caller's back
-            raise ApiError(503, "pipeline_unavailable", "the pipeline did not answer in time; try again") from None
-        decision = await bus.decision(command.command_id)  # decided just now: answer with it
+    decision = await _decision(bus, command)
     if decision["outcome"] != "accepted":
         code = decision["error_code"]
         raise ApiError(400, code, _REFUSALS.get(code, "the run was refused"), decision["details"])
@@ -57,12 +47,23 @@ async def admit_run(pool: asyncpg.Pool, bus: CommandBus, site_id: str, account_i
 
 async def control_run(pool: asyncpg.Pool, bus: CommandBus, action: str, run_id: str,
                       account_id: str) -> dict[str, Any]:
-    command_class, allowed = _CONTROLS[action]
+    """Pause, resume or cancel: answered with the pipeline's decision, which follows every
+    earlier command of the site (the read model may still lag behind them)."""
+    command_class = _CONTROLS[action]
     head = await q.run_head(pool, run_id, account_id)
     if head is None:
         raise not_found("run")
-    if head["status"] not in allowed:
-        raise ApiError(400, "invalid_transition", f"cannot {action} a run that is {head['status']}",
-                       {"status": head["status"]})
-    await bus.send(command_class(site_id=head["site_id"], account_id=account_id, run_id=run_id))
+    decision = await _decision(bus, command_class(site_id=head["site_id"], account_id=account_id, run_id=run_id))
+    if decision["outcome"] != "accepted":
+        status = decision["details"].get("status", head["status"])
+        raise ApiError(400, "invalid_transition", f"cannot {action} a run that is {status}", {"status": status})
     return {"run_id": run_id, "command": action}
+
+
+async def _decision(bus: CommandBus, command: Any) -> asyncpg.Record:
+    try:
+        return await bus.decide(command)
+    except DecisionTimeout:
+        if await bus.withdraw(command):  # so it can't take effect later behind the caller's back
+            raise ApiError(503, "pipeline_unavailable", "the pipeline did not answer in time; try again") from None
+        return await bus.decision(command.command_id)  # decided just now: answer with it

@@ -29,7 +29,8 @@ async def replay(settings: Settings, store: RunStore, on_total: Progress, on_eve
     try:
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute(f"LOCK TABLE {', '.join(READ_MODELS)} IN EXCLUSIVE MODE")
-            await conn.execute(f"TRUNCATE {', '.join(READ_MODELS)}")
+            for table in READ_MODELS:  # DELETE, not TRUNCATE: readers keep the old rows until commit
+                await conn.execute(f"DELETE FROM {table}")
             while batch := await asyncio.to_thread(_take, source, 2000):
                 await project(conn, batch)
                 applied += len(batch)

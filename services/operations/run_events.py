@@ -16,20 +16,28 @@ PAGE = 1000
 
 
 def run_ids(store: RunStore) -> Iterator[str]:
-    """Every run in the store, oldest first, found by its RunStarted notification."""
-    position = 0
-    topic = get_topic(RunStarted)
-    while True:
-        page = store.recorder.select_notifications(position, PAGE, topics=[topic], inclusive_of_start=False)
-        if not page:
-            return
-        for notification in page:
-            yield str(notification.originator_id)
-        position = page[-1].id
+    """Every run with any event in the store, oldest first. Found from all of its events, not
+    only its RunStarted, so a run whose first event was deleted is still checked."""
+    module = get_topic(RunStarted).split(":")[0]
+    table = store.recorder.events_table_name  # type: ignore[attr-defined]
+    with store.cursor() as cur:
+        cur.execute(
+            f"SELECT originator_id FROM {table} WHERE topic LIKE %s"
+            " GROUP BY originator_id ORDER BY min(notification_id)",
+            (f"{module}:%",),
+        )
+        rows = cur.fetchall()
+    for row in rows:
+        yield str(row["originator_id"])
 
 
 def run_events(store: RunStore, run_id: str) -> list[Any]:
-    stored = store.recorder.select_events(UUID(run_id))
+    """The run's events in order; none for an id that is not a run's (or not a UUID)."""
+    try:
+        originator = UUID(run_id)
+    except ValueError:
+        return []
+    stored = store.recorder.select_events(originator)
     return [store.mapper.to_domain_event(s) for s in stored]
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 SCHEMA_VERSION = 1
 
@@ -25,6 +25,12 @@ class _Command(BaseModel):
     trigger_type: Literal["manual", "scheduled"] = "manual"
     issued_at: datetime = Field(default_factory=_now)
     schema_version: Literal[1] = SCHEMA_VERSION
+
+    @field_validator("run_id")
+    @classmethod
+    def _run_id_is_a_uuid(cls, value: str) -> str:
+        """Runs are event-sourced aggregates keyed by UUID: anything else is refused at the door."""
+        return str(uuid.UUID(value))
 
 
 class StartRun(_Command):

@@ -136,3 +136,22 @@ def test_audit_verify_names_the_first_altered_event(audited: Stack, three_runs) 
                     " WHERE originator_id = %s AND originator_version = %s",
                     row[1], bytes(row[2]), originator, row[0])
     assert _cli(audited, "audit", "verify").returncode == 0
+
+
+def test_audit_verify_catches_a_deleted_first_event_and_refuses_unknown_runs(audited: Stack, three_runs) -> None:
+    unknown = _cli(audited, "audit", "verify", "--run", "not-a-run")
+    assert unknown.returncode == 2 and "no run not-a-run" in unknown.stderr
+    _, run_id = three_runs[2]
+    originator = uuid.UUID(run_id)
+    with psycopg.connect(audited.env["DATABASE_URL"]) as conn:
+        first = conn.execute("SELECT originator_version, topic, state FROM automation_events"
+                             " WHERE originator_id = %s AND originator_version = 1", (originator,)).fetchone()
+    try:
+        _tamper(audited, run_id, "DELETE FROM automation_events WHERE originator_id = %s AND originator_version = 1",
+                originator)
+        cut = _cli(audited, "audit", "verify")
+        assert cut.returncode == 1 and f"run {run_id}:" in cut.stderr
+    finally:
+        _tamper(audited, run_id, "INSERT INTO automation_events (originator_id, originator_version, topic, state)"
+                " VALUES (%s, %s, %s, %s)", originator, *first)
+    assert _cli(audited, "audit", "verify").returncode == 0

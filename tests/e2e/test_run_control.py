@@ -164,3 +164,19 @@ def test_a_pause_during_a_long_delay_between_stages_takes_effect_at_once(api: Ap
     assert "2" not in paused["stage_results"]  # it was waiting between stages 1 and 2
     _control(api, tenant, "cancel", run_id)
     api.wait_status(tenant, run_id, "cancelled", timeout=5)
+
+
+def test_pause_then_resume_at_once_are_both_taken_in_order(papi: Api) -> None:
+    tenant = papi.tenant()
+    papi.import_keywords(tenant, keyword_set())
+    papi.configure(tenant, **FAST)
+    run_id = papi.run_now(tenant).json()["run_id"]
+    _control(papi, tenant, "pause", run_id)
+    _control(papi, tenant, "resume", run_id)  # before the read model shows the pause
+    _control(papi, tenant, "pause", run_id)
+    run = papi.wait_status(tenant, run_id, "paused", timeout=10)
+    events = papi.call(tenant.token, "GET", f"/api/v1/automation/runs/{run_id}/events").json()["events"]
+    assert [e["type"] for e in events if e["type"] in ("RunPaused", "RunResumed")] == ["RunPaused", "RunResumed", "RunPaused"]
+    again = papi.call(tenant.token, "POST", "/api/v1/automation/pause", params={"run_id": run_id})
+    assert again.status_code == 400 and again.json()["error"]["details"] == {"status": "paused"}
+    assert run["status"] == "paused"

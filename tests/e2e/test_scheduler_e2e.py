@@ -54,10 +54,11 @@ def test_a_due_site_starts_one_scheduled_run_that_completes(sched_stack: Stack) 
     slot = latest_slot_at_or_before(ScheduleSpec("daily", scheduled_time), datetime.now(UTC))
 
     run = wait_scheduled_run(api, tenant)
-    assert api.wait_status(tenant, run["run_id"], "completed")["trigger_type"] == "scheduled"
+    finished = api.wait_status(tenant, run["run_id"], "completed")
+    assert finished["trigger_type"] == "scheduled"
 
     config = api.call(tenant.token, "GET", "/api/v1/automation/config", params={"site_id": tenant.site_id}).json()
-    assert (config["last_run_at"], config["next_run_at"]) == (iso(slot), iso(slot + timedelta(days=1)))
+    assert (config["last_run_at"], config["next_run_at"]) == (finished["started_at"], iso(slot + timedelta(days=1)))
     # Both replicas have ticked several times since; absence can only be shown by waiting.
     time.sleep(3)
     assert [r["run_id"] for r in scheduled_runs(api, tenant)] == [run["run_id"]]

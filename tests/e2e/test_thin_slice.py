@@ -34,6 +34,8 @@ def test_run_now_completes_and_shows_in_current_run_and_history(api: Api) -> Non
     assert history["total"] == 1 and history["runs"][0]["run_id"] == run_id
     idle = api.call(tenant.token, "GET", "/api/v1/automation/current_run", params={"site_id": tenant.site_id})
     assert idle.json() == {"run": None}
+    config = api.call(tenant.token, "GET", "/api/v1/automation/config", params={"site_id": tenant.site_id}).json()
+    assert config["last_run_at"] == run["started_at"]
 
 
 def test_events_reach_the_read_model_once_each_in_order(api: Api) -> None:

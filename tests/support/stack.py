@@ -82,7 +82,11 @@ class Stack:
         self.base_url = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> "Stack":
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.__exit__()  # a stack that failed to start leaves no process or database
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

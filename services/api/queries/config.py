@@ -53,3 +53,8 @@ async def pending_counts(pool: asyncpg.Pool, site_id: str) -> dict[int, int]:
 
 async def available_credits(pool: asyncpg.Pool, account_id: str) -> int:
     return int(await pool.fetchval("SELECT credits - reserved FROM accounts WHERE id = $1", account_id) or 0)
+
+
+async def last_slot_taken(pool: asyncpg.Pool, site_id: str) -> datetime | None:
+    """The latest scheduled slot the scheduler claimed for the site (see services/scheduler)."""
+    return await pool.fetchval("SELECT max(slot_start) FROM schedule_slots WHERE site_id = $1", site_id)

@@ -68,17 +68,15 @@ async def update_config(site_id: SiteId, body: ConfigUpdate, caller: CallerDep, 
                       fields=sorted(k for k, v in changes.items() if v is None))
     current = await q.config(pool, site_id)
     merged = {**current, **changes}
-    merged["next_run_at"] = _next_run(merged)
-    return await q.save_config(pool, site_id, changes, merged["next_run_at"])
+    next_run_at = _next_run(merged, await q.last_slot_taken(pool, site_id))
+    return await q.save_config(pool, site_id, changes, next_run_at)
 
 
-def _next_run(config: dict[str, Any]) -> datetime | None:
+def _next_run(config: dict[str, Any], last_slot_taken: datetime | None) -> datetime | None:
     if not config["is_enabled"]:
         return None
     spec = ScheduleSpec(config["frequency"], config["scheduled_time"])
-    last = config["last_run_at"]
-    last_run = datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None
-    return upcoming_slot(spec, datetime.now(timezone.utc), last_run, FIRE_WINDOW)
+    return upcoming_slot(spec, datetime.now(timezone.utc), last_slot_taken, FIRE_WINDOW)
 
 
 @router.get("/estimate", response_model=Estimate)

@@ -151,6 +151,15 @@ def release(run_id: str) -> SideWrite:
     return ("SELECT release_reservation(%s)", (run_id,))
 
 
+def note_run_started(site_id: str, started_at: Any) -> SideWrite:
+    """The site's ``last_run_at``: when its latest admitted run started, manual or scheduled."""
+    return (
+        "UPDATE automation_config SET last_run_at = %s"
+        " WHERE site_id = %s AND (last_run_at IS NULL OR last_run_at < %s)",
+        (started_at, site_id, started_at),
+    )
+
+
 def set_run_status(run_id: str, site_id: str, account_id: str, status: str) -> SideWrite:
     return (
         "INSERT INTO pipeline_runs (run_id, site_id, account_id, status) VALUES (%s, %s, %s, %s)"

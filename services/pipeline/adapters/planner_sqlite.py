@@ -115,6 +115,7 @@ mark_prompts_done = _question_marks(_postgres.mark_prompts_done)
 store_image = _question_marks(_postgres.store_image)
 mark_for_review = _question_marks(_postgres.mark_for_review)
 record_failure = _question_marks(_postgres.record_failure)
+note_run_started = _question_marks(_postgres.note_run_started)
 
 
 # Credit movements are ledger rows; the ledger_* triggers move the balances in the same statement.

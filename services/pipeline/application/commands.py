@@ -19,7 +19,7 @@ from eventsourcing.persistence import IntegrityError
 from services.pipeline.adapters import planner_sql
 from services.pipeline.adapters.event_store import RunStore, SideWrite
 from services.pipeline.domain.credits import quote
-from services.pipeline.domain.errors import DomainError, InsufficientCredits, RunActive
+from services.pipeline.domain.errors import DomainError, InsufficientCredits, InvalidTransition, RunActive
 from services.pipeline.domain.run import AutomationRun
 from services.pipeline.domain.site_slot import SiteSlot, slot_id
 from shared.events.commands import CancelRun, Command, PauseRun, ResumeRun, StartRun
@@ -62,6 +62,10 @@ class CommandHandlers:
                 return Decision("duplicate")
             raise
 
+    def refuse(self, command: Command, code: str) -> None:
+        """Record a refusal decided outside the domain rules (a command that can't be handled)."""
+        self._reject(command, code, {})
+
     def _decided(self, command: Command) -> bool:
         with self.store.cursor() as cur:
             return self.sql.command_outcome(cur, command.command_id) is not None
@@ -103,6 +107,7 @@ class CommandHandlers:
             estimated_credits=estimated, now=self.clock(),
         )
         writes = [
+            self.sql.note_run_started(command.site_id, run.started_at),
             self.sql.reserve(command.account_id, command.run_id, required),
             self.sql.set_run_status(command.run_id, command.site_id, command.account_id, "running"),
             *self.sql.log_command(command, "accepted"),
@@ -178,4 +183,6 @@ def _details(error: DomainError) -> dict:
         return {"required": error.required, "available": error.available}
     if isinstance(error, RunActive):
         return {"run_id": error.run_id}
+    if isinstance(error, InvalidTransition):
+        return {"status": error.status}
     return {}

@@ -9,6 +9,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from pydantic import ValidationError
 
 from services.pipeline.adapters.outbox_relay import OutboxRelay
@@ -99,7 +100,16 @@ def create_app(settings: Settings) -> FastStream:
             # A malformed command can never succeed: retrying it would block its partition.
             log.error("dropped a malformed command %r: %s", body, error)
             return
-        decision = await holder["parts"].service.dispatch(command)
+        try:
+            decision = await holder["parts"].service.dispatch(command)
+        except (InterfaceError, OperationalError, IntegrityError):
+            raise  # the database is away or contended: redelivered, decided later
+        except Exception:
+            # Anything else would fail again on every redelivery and block the partition:
+            # the command is refused, for its sender to see, and the partition moves on.
+            log.exception("refused %s %s after an unexpected error", command.type, command.command_id)
+            await asyncio.to_thread(holder["parts"].service.handlers.refuse, command, "internal_error")
+            return
         log.info("%s %s for run %s: %s %s", body.get("type"), body.get("command_id"),
                  body.get("run_id"), decision.outcome, decision.error_code or "")
 

@@ -36,11 +36,6 @@ ON CONFLICT (site_id, slot_start) DO NOTHING
 RETURNING outcome, (SELECT run_id FROM active) AS active_run_id
 """
 
-_LAST_RUN = """
-UPDATE automation_config SET last_run_at = $2
-WHERE site_id = $1 AND (last_run_at IS NULL OR last_run_at < $2)
-"""
-
 # Guarded by the fields next_run_at derives from: a config edited since the tick read it
 # keeps the API's value until the next tick.
 _NEXT_RUN = """
@@ -65,8 +60,6 @@ class PgScheduleRepository:
             if row is None:
                 yield SlotClaim("taken")
                 return
-            if row["outcome"] == "started":
-                await conn.execute(_LAST_RUN, site_id, slot)
             yield SlotClaim(row["outcome"], row["active_run_id"])
 
     async def set_next_run_at(self, config: ScheduledConfig, next_run_at: datetime | None) -> None:

@@ -40,7 +40,7 @@ class ScheduleRepository(Protocol):
 
         `taken`: another tick already holds it (or holds it uncommitted and then commits).
         `skipped_active`: the site had another running or paused run; recorded as such.
-        `started`: recorded with `run_id`, and the config's last_run_at set to `slot`.
+        `started`: recorded with `run_id` (the pipeline sets last_run_at once it admits the run).
         """
 
     async def set_next_run_at(self, config: ScheduledConfig, next_run_at: datetime | None) -> None:
