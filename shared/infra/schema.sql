@@ -68,6 +68,10 @@ CREATE TABLE IF NOT EXISTS automation_config (
     updated_at           timestamptz NOT NULL DEFAULT now()
 );
 
+-- When is_enabled, frequency or scheduled_time last changed: slots before it are not due,
+-- so a schedule set after today's time starts tomorrow, not at once.
+ALTER TABLE automation_config ADD COLUMN IF NOT EXISTS schedule_changed_at timestamptz;
+
 -- Planner and writer data (CONTRACT §3.2, §4) ----------------------------------
 CREATE TABLE IF NOT EXISTS keywords (
     id            text PRIMARY KEY,

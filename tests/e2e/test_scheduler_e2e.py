@@ -48,12 +48,15 @@ def test_a_due_site_starts_one_scheduled_run_that_completes(sched_stack: Stack) 
     api = Api(sched_stack.base_url)
     tenant = api.tenant()
     api.import_keywords(tenant, keyword_set(topics=2))
-    scheduled_time = datetime.now(UTC).strftime("%H:%M")
-    api.configure(tenant, is_enabled=True, frequency="daily", scheduled_time=scheduled_time,
-                  within_stage_delay=0, between_stage_delay=0)
-    slot = latest_slot_at_or_before(ScheduleSpec("daily", scheduled_time), datetime.now(UTC))
+    # The next minute: a slot that began before the schedule was set would not be due.
+    slot = (datetime.now(UTC) + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    scheduled_time = slot.strftime("%H:%M")
+    config = api.configure(tenant, is_enabled=True, frequency="daily", scheduled_time=scheduled_time,
+                           within_stage_delay=0, between_stage_delay=0)
+    assert config["next_run_at"] == iso(slot)
+    assert slot == latest_slot_at_or_before(ScheduleSpec("daily", scheduled_time), slot)
 
-    run = wait_scheduled_run(api, tenant)
+    run = wait_scheduled_run(api, tenant, timeout=120)
     finished = api.wait_status(tenant, run["run_id"], "completed")
     assert finished["trigger_type"] == "scheduled"
 
@@ -62,3 +65,13 @@ def test_a_due_site_starts_one_scheduled_run_that_completes(sched_stack: Stack) 
     # Both replicas have ticked several times since; absence can only be shown by waiting.
     time.sleep(3)
     assert [r["run_id"] for r in scheduled_runs(api, tenant)] == [run["run_id"]]
+
+
+def test_a_schedule_set_after_todays_time_starts_tomorrow(sched_stack: Stack) -> None:
+    api = Api(sched_stack.base_url)
+    tenant = api.tenant()
+    earlier = (datetime.now(UTC) - timedelta(minutes=2)).replace(second=0, microsecond=0)
+    config = api.configure(tenant, is_enabled=True, frequency="daily", scheduled_time=earlier.strftime("%H:%M"))
+    assert config["next_run_at"] == iso(earlier + timedelta(days=1))
+    time.sleep(3)  # both replicas tick every second: none may start the slot that already passed
+    assert scheduled_runs(api, tenant) == []

@@ -294,3 +294,12 @@ def test_upcoming_slot_is_never_in_a_period_already_taken(spec: ScheduleSpec, no
     upcoming = upcoming_slot(spec, now, taken, window)
     assert upcoming > now and latest_slot_at_or_before(spec, upcoming - TINY) >= taken
     assert slot_to_fire(spec, upcoming, taken, window) == upcoming
+
+
+def test_a_slot_that_began_before_the_schedule_was_set_is_not_due() -> None:
+    daily = ScheduleSpec("daily", "00:00")
+    set_at = datetime(2026, 3, 10, 0, 30, tzinfo=UTC)
+    now = datetime(2026, 3, 10, 0, 31, tzinfo=UTC)
+    assert slot_to_fire(daily, now, None, timedelta(hours=1), set_at) is None
+    assert slot_to_fire(daily, now, None, timedelta(hours=1)) == datetime(2026, 3, 10, 0, 0, tzinfo=UTC)
+    assert upcoming_slot(daily, now, None, timedelta(hours=1), set_at) == datetime(2026, 3, 11, 0, 0, tzinfo=UTC)

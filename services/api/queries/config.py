@@ -34,16 +34,24 @@ async def config(pool: asyncpg.Pool, site_id: str) -> dict[str, Any]:
     return _out(await pool.fetchrow(f"SELECT {_FIELDS} FROM automation_config WHERE site_id = $1", site_id))
 
 
-async def save_config(pool: asyncpg.Pool, site_id: str, changes: dict[str, Any], next_run_at: datetime | None) -> dict[str, Any]:
+async def save_config(pool: asyncpg.Pool, site_id: str, changes: dict[str, Any], next_run_at: datetime | None,
+                      schedule_changed_at: datetime | None) -> dict[str, Any]:
+    """Write the changes; ``schedule_changed_at`` is given when the schedule itself changed."""
     assignments = [f"{column} = ${i}" for i, column in enumerate(changes, start=2) if column in WRITABLE]
     values = [changes[column] for column in changes if column in WRITABLE]
-    assignments.append(f"next_run_at = ${len(values) + 2}")
+    n = len(values)
+    assignments.append(f"next_run_at = ${n + 2}")
+    assignments.append(f"schedule_changed_at = COALESCE(${n + 3}, schedule_changed_at)")
     row = await pool.fetchrow(
         f"UPDATE automation_config SET {', '.join(assignments)}, updated_at = now() WHERE site_id = $1"
         f" RETURNING {_FIELDS}",
-        site_id, *values, next_run_at,
+        site_id, *values, next_run_at, schedule_changed_at,
     )
     return _out(row)
+
+
+async def schedule_changed_at(pool: asyncpg.Pool, site_id: str) -> datetime | None:
+    return await pool.fetchval("SELECT schedule_changed_at FROM automation_config WHERE site_id = $1", site_id)
 
 
 async def pending_counts(pool: asyncpg.Pool, site_id: str) -> dict[int, int]:

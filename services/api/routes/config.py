@@ -68,15 +68,22 @@ async def update_config(site_id: SiteId, body: ConfigUpdate, caller: CallerDep, 
                       fields=sorted(k for k, v in changes.items() if v is None))
     current = await q.config(pool, site_id)
     merged = {**current, **changes}
-    next_run_at = _next_run(merged, await q.last_slot_taken(pool, site_id))
-    return await q.save_config(pool, site_id, changes, next_run_at)
+    now = datetime.now(timezone.utc)
+    rescheduled = any(current[field] != merged[field] for field in SCHEDULE_FIELDS)
+    changed_at = now if rescheduled else await q.schedule_changed_at(pool, site_id)
+    next_run_at = _next_run(merged, now, await q.last_slot_taken(pool, site_id), changed_at)
+    return await q.save_config(pool, site_id, changes, next_run_at, now if rescheduled else None)
 
 
-def _next_run(config: dict[str, Any], last_slot_taken: datetime | None) -> datetime | None:
+SCHEDULE_FIELDS = ("is_enabled", "frequency", "scheduled_time")
+
+
+def _next_run(config: dict[str, Any], now: datetime, last_slot_taken: datetime | None,
+              changed_at: datetime | None) -> datetime | None:
     if not config["is_enabled"]:
         return None
     spec = ScheduleSpec(config["frequency"], config["scheduled_time"])
-    return upcoming_slot(spec, datetime.now(timezone.utc), last_slot_taken, FIRE_WINDOW)
+    return upcoming_slot(spec, now, last_slot_taken, FIRE_WINDOW, changed_at)
 
 
 @router.get("/estimate", response_model=Estimate)

@@ -13,6 +13,7 @@ from services.scheduler.application.ports import ScheduledConfig, SlotClaim
 # Disabled configs are read only while their next_run_at still needs clearing.
 _CONFIGS = """
 SELECT c.site_id, s.account_id, c.is_enabled, c.frequency, c.scheduled_time, c.next_run_at,
+       c.schedule_changed_at,
        (SELECT max(slot_start) FROM schedule_slots t WHERE t.site_id = c.site_id) AS last_slot_taken
 FROM automation_config c JOIN sites s ON s.id = c.site_id
 WHERE c.is_enabled OR c.next_run_at IS NOT NULL

@@ -23,6 +23,7 @@ class ScheduledConfig:
     scheduled_time: str
     next_run_at: datetime | None
     last_slot_taken: datetime | None  # the latest slot any scheduler has claimed for the site
+    schedule_changed_at: datetime | None = None  # slots before it are not due
 
 
 @dataclass(frozen=True)

@@ -70,11 +70,12 @@ class SchedulerTick:
             await self._keep_next_run_at(config, None)
             return
         spec = ScheduleSpec(config.frequency, config.scheduled_time)  # type: ignore[arg-type]
-        slot = slot_to_fire(spec, report.now, config.last_slot_taken, self.window)
+        changed = config.schedule_changed_at
+        slot = slot_to_fire(spec, report.now, config.last_slot_taken, self.window, changed)
         if slot is not None:
             await self._fire(config, slot, report)
         taken = slot or config.last_slot_taken
-        await self._keep_next_run_at(config, upcoming_slot(spec, report.now, taken, self.window))
+        await self._keep_next_run_at(config, upcoming_slot(spec, report.now, taken, self.window, changed))
 
     async def _fire(self, config: ScheduledConfig, slot: datetime, report: TickReport) -> None:
         run_id, command_id = scheduled_ids(config.site_id, slot)

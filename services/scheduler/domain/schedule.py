@@ -99,6 +99,7 @@ def slot_to_fire(
     now: datetime,
     last_slot_taken: datetime | None,
     window: timedelta,
+    not_before: datetime | None = None,
 ) -> datetime | None:
     """The slot to start a run for now, or None (see the module's catch-up policy).
 
@@ -117,7 +118,9 @@ def slot_to_fire(
         or _first_slot_of_period(spec, _as_utc(last_slot_taken)) == _first_slot_of_period(spec, slot)
     )
     too_late = now - slot > window
-    if already_taken or too_late:
+    # A slot that began before the schedule was set (or changed) was never promised.
+    before_schedule = not_before is not None and slot < _as_utc(not_before)
+    if already_taken or too_late or before_schedule:
         return None
     return slot
 
@@ -127,10 +130,11 @@ def upcoming_slot(
     now: datetime,
     last_slot_taken: datetime | None,
     window: timedelta,
+    not_before: datetime | None = None,
 ) -> datetime:
     """When the site's next scheduled run starts (its ``next_run_at``): the slot due now if
     it has not fired yet, else the first later slot whose period has none taken."""
-    due = slot_to_fire(spec, now, last_slot_taken, window)
+    due = slot_to_fire(spec, now, last_slot_taken, window, not_before)
     if due is not None:
         return due
     candidate = next_slot_after(spec, now)
