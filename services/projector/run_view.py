@@ -6,7 +6,6 @@ import copy
 from typing import Any
 
 View = dict[str, Any]
-ENDED = ("completed", "cancelled", "failed")
 
 
 def evolve(view: View | None, event: dict[str, Any]) -> View:

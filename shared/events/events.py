@@ -9,22 +9,6 @@ from pydantic import BaseModel, ConfigDict
 
 SCHEMA_VERSION = 1
 
-RUN_EVENT_TYPES = (
-    "RunStarted",
-    "StageStarted",
-    "BatchStarted",
-    "BatchProcessed",
-    "ItemFailed",
-    "StageCompleted",
-    "CreditsUsed",
-    "RunPaused",
-    "RunResumed",
-    "RunCancelled",
-    "RunCompleted",
-    "RunFailed",
-    "ContentReadyForReview",
-)
-
 
 class EventEnvelope(BaseModel):
     """One run event as published; ``sequence`` counts the run's events from 1."""

@@ -18,8 +18,6 @@ from services.pipeline.domain.errors import InvalidTransition
 from services.pipeline.domain.stages import LAST_STAGE, stage_name
 from shared.events.hashchain import GENESIS_HASH, chain_hash
 
-ACTIVE = frozenset({"running", "paused"})
-ENDED = frozenset({"completed", "cancelled", "failed"})
 
 
 def _iso(moment: datetime) -> str:

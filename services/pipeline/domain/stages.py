@@ -11,7 +11,6 @@ STAGE_NAMES: dict[int, str] = {
     6: "image_prompts_to_images",
     7: "review_gate",
 }
-FIRST_STAGE = 1
 LAST_STAGE = 7
 AI_STAGES = frozenset({1, 2, 4, 5, 6})
 
