@@ -6,7 +6,7 @@ side-writes, to be executed in the transaction that records the batch.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from services.pipeline.adapters.event_store import SideWrite
 
@@ -14,61 +14,67 @@ _NOT_FAILED = (
     "NOT EXISTS (SELECT 1 FROM run_item_failures f"
     " WHERE f.run_id = %(run_id)s AND f.stage = p.stage AND f.item_id = p.item_id)"
 )
+# The read statements below are shared with planner_sqlite, which respells their
+# parameters and their keyword-list fragment in its dialect.
+_COUNT_PENDING = (
+    f"SELECT count(*) AS n FROM pending_items p WHERE p.site_id = %(site_id)s"
+    f" AND p.stage = %(stage)s AND {_NOT_FAILED}"
+)
+
+
+def _top_keywords(cluster: str, limit: int) -> str:
+    """A cluster's most searched keywords as one array column."""
+    return (f"ARRAY(SELECT kw.keyword FROM keywords kw WHERE kw.cluster_id = {cluster}"
+            f" ORDER BY kw.volume DESC NULLS LAST, kw.keyword LIMIT {limit})")
+
+
+def _batch_statement(stage: int, top_keywords: Callable[[str, int], str] = _top_keywords) -> str:
+    selects = {
+        1: "SELECT k.id, k.keyword AS title, k.keyword, k.volume, k.intent FROM keywords k",
+        2: f"SELECT c.id, c.name AS title, c.name, c.description, {top_keywords('c.id', 12)} AS keywords"
+           " FROM clusters c",
+        3: "SELECT i.id, i.title FROM ideas i",
+        4: f"SELECT t.id, t.title, i.description, {top_keywords('i.cluster_id', 12)} AS keywords"
+           " FROM tasks t JOIN ideas i ON i.id = t.idea_id",
+        5: "SELECT c.id, c.title, c.body FROM content c",
+        6: "SELECT im.id, im.prompt AS title, im.prompt FROM images im",
+        7: "SELECT c.id, c.title FROM content c",
+    }
+    alias = {1: "k", 2: "c", 3: "i", 4: "t", 5: "c", 6: "im", 7: "c"}[stage]
+    return (f"{selects[stage]} JOIN pending_items p ON p.item_id = {alias}.id AND p.stage = %(stage)s"
+            f" WHERE p.site_id = %(site_id)s AND {_NOT_FAILED}"
+            f" ORDER BY p.created_at, p.item_id LIMIT %(limit)s")
+
+
+def _existing_clusters_statement(top_keywords: Callable[[str, int], str] = _top_keywords) -> str:
+    return (f"SELECT c.id, c.name, {top_keywords('c.id', 8)} AS keywords FROM clusters c"
+            " WHERE c.site_id = %(site_id)s ORDER BY c.created_at DESC LIMIT %(limit)s")
+
+
+_AVAILABLE_CREDITS = (
+    "SELECT a.credits - a.reserved + COALESCE(r.remaining, 0) AS available FROM accounts a"
+    " LEFT JOIN run_reservations r ON r.run_id = %(run_id)s WHERE a.id = %(account_id)s"
+)
 
 
 def count_pending(cur: Any, site_id: str, run_id: str, stage: int) -> int:
-    cur.execute(
-        f"SELECT count(*) AS n FROM pending_items p WHERE p.site_id = %(site_id)s"
-        f" AND p.stage = %(stage)s AND {_NOT_FAILED}",
-        {"site_id": site_id, "run_id": run_id, "stage": stage},
-    )
+    cur.execute(_COUNT_PENDING, {"site_id": site_id, "run_id": run_id, "stage": stage})
     return int(cur.fetchone()["n"])
 
 
-_BATCH_QUERIES: dict[int, str] = {
-    1: "SELECT k.id, k.keyword AS title, k.keyword, k.volume, k.intent FROM keywords k",
-    2: "SELECT c.id, c.name AS title, c.name, c.description, ARRAY(SELECT kw.keyword FROM keywords kw"
-       " WHERE kw.cluster_id = c.id ORDER BY kw.volume DESC NULLS LAST, kw.keyword LIMIT 12)"
-       " AS keywords FROM clusters c",
-    3: "SELECT i.id, i.title FROM ideas i",
-    4: "SELECT t.id, t.title, i.description, ARRAY(SELECT kw.keyword FROM keywords kw"
-       " WHERE kw.cluster_id = i.cluster_id ORDER BY kw.volume DESC NULLS LAST, kw.keyword LIMIT 12)"
-       " AS keywords FROM tasks t JOIN ideas i ON i.id = t.idea_id",
-    5: "SELECT c.id, c.title, c.body FROM content c",
-    6: "SELECT im.id, im.prompt AS title, im.prompt FROM images im",
-    7: "SELECT c.id, c.title FROM content c",
-}
-_ALIAS = {1: "k", 2: "c", 3: "i", 4: "t", 5: "c", 6: "im", 7: "c"}
-
-
 def load_batch(cur: Any, site_id: str, run_id: str, stage: int, limit: int) -> list[dict[str, Any]]:
-    alias = _ALIAS[stage]
-    cur.execute(
-        f"{_BATCH_QUERIES[stage]} JOIN pending_items p ON p.item_id = {alias}.id AND p.stage = %(stage)s"
-        f" WHERE p.site_id = %(site_id)s AND {_NOT_FAILED}"
-        f" ORDER BY p.created_at, p.item_id LIMIT %(limit)s",
-        {"site_id": site_id, "run_id": run_id, "stage": stage, "limit": limit},
-    )
+    cur.execute(_batch_statement(stage), {"site_id": site_id, "run_id": run_id, "stage": stage, "limit": limit})
     return [dict(row) for row in cur.fetchall()]
 
 
 def existing_clusters(cur: Any, site_id: str, limit: int = 300) -> list[dict[str, Any]]:
-    cur.execute(
-        "SELECT c.id, c.name, ARRAY(SELECT kw.keyword FROM keywords kw WHERE kw.cluster_id = c.id"
-        " ORDER BY kw.volume DESC NULLS LAST, kw.keyword LIMIT 8) AS keywords"
-        " FROM clusters c WHERE c.site_id = %s ORDER BY c.created_at DESC LIMIT %s",
-        (site_id, limit),
-    )
+    cur.execute(_existing_clusters_statement(), {"site_id": site_id, "limit": limit})
     return [dict(row) for row in cur.fetchall()]
 
 
 def available_credits(cur: Any, account_id: str, run_id: str) -> int:
     """What this run may still spend: the account's free balance plus its own reservation."""
-    cur.execute(
-        "SELECT a.credits - a.reserved + COALESCE(r.remaining, 0) AS available FROM accounts a"
-        " LEFT JOIN run_reservations r ON r.run_id = %s WHERE a.id = %s",
-        (run_id, account_id),
-    )
+    cur.execute(_AVAILABLE_CREDITS, {"account_id": account_id, "run_id": run_id})
     row = cur.fetchone()
     return int(row["available"]) if row else 0
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from typing import Any, Callable
 
 from services.pipeline.adapters import planner_sql as _postgres
 from services.pipeline.adapters.event_store import SideWrite
 
-_NOT_FAILED = (
-    "NOT EXISTS (SELECT 1 FROM run_item_failures f"
-    " WHERE f.run_id = :run_id AND f.stage = p.stage AND f.item_id = p.item_id)"
-)
+def _dialect(statement: str) -> str:
+    """planner_sql's statement with SQLite's parameter spelling (%(name)s → :name, %s → ?)."""
+    return re.sub(r"%\((\w+)\)s", r":\1", statement).replace("%s", "?")
 
 
 def _top_keywords(cluster: str, limit: int) -> str:
@@ -35,54 +35,24 @@ def _decoded(row: Any) -> dict[str, Any]:
 
 
 def count_pending(cur: Any, site_id: str, run_id: str, stage: int) -> int:
-    cur.execute(
-        f"SELECT count(*) AS n FROM pending_items p WHERE p.site_id = :site_id"
-        f" AND p.stage = :stage AND {_NOT_FAILED}",
-        {"site_id": site_id, "run_id": run_id, "stage": stage},
-    )
+    cur.execute(_dialect(_postgres._COUNT_PENDING), {"site_id": site_id, "run_id": run_id, "stage": stage})
     return int(cur.fetchone()["n"])
 
 
-_BATCH_QUERIES: dict[int, str] = {
-    1: "SELECT k.id, k.keyword AS title, k.keyword, k.volume, k.intent FROM keywords k",
-    2: f"SELECT c.id, c.name AS title, c.name, c.description, {_top_keywords('c.id', 12)} AS keywords FROM clusters c",
-    3: "SELECT i.id, i.title FROM ideas i",
-    4: f"SELECT t.id, t.title, i.description, {_top_keywords('i.cluster_id', 12)} AS keywords"
-       " FROM tasks t JOIN ideas i ON i.id = t.idea_id",
-    5: "SELECT c.id, c.title, c.body FROM content c",
-    6: "SELECT im.id, im.prompt AS title, im.prompt FROM images im",
-    7: "SELECT c.id, c.title FROM content c",
-}
-_ALIAS = {1: "k", 2: "c", 3: "i", 4: "t", 5: "c", 6: "im", 7: "c"}
-
-
 def load_batch(cur: Any, site_id: str, run_id: str, stage: int, limit: int) -> list[dict[str, Any]]:
-    alias = _ALIAS[stage]
-    cur.execute(
-        f"{_BATCH_QUERIES[stage]} JOIN pending_items p ON p.item_id = {alias}.id AND p.stage = :stage"
-        f" WHERE p.site_id = :site_id AND {_NOT_FAILED}"
-        f" ORDER BY p.created_at, p.item_id LIMIT :limit",
-        {"site_id": site_id, "run_id": run_id, "stage": stage, "limit": limit},
-    )
+    cur.execute(_dialect(_postgres._batch_statement(stage, _top_keywords)),
+                {"site_id": site_id, "run_id": run_id, "stage": stage, "limit": limit})
     return [_decoded(row) for row in cur.fetchall()]
 
 
 def existing_clusters(cur: Any, site_id: str, limit: int = 300) -> list[dict[str, Any]]:
-    cur.execute(
-        f"SELECT c.id, c.name, {_top_keywords('c.id', 8)} AS keywords"
-        " FROM clusters c WHERE c.site_id = ? ORDER BY c.created_at DESC LIMIT ?",
-        (site_id, limit),
-    )
+    cur.execute(_dialect(_postgres._existing_clusters_statement(_top_keywords)), {"site_id": site_id, "limit": limit})
     return [_decoded(row) for row in cur.fetchall()]
 
 
 def available_credits(cur: Any, account_id: str, run_id: str) -> int:
     """What this run may still spend: the account's free balance plus its own reservation."""
-    cur.execute(
-        "SELECT a.credits - a.reserved + COALESCE(r.remaining, 0) AS available FROM accounts a"
-        " LEFT JOIN run_reservations r ON r.run_id = ? WHERE a.id = ?",
-        (run_id, account_id),
-    )
+    cur.execute(_dialect(_postgres._AVAILABLE_CREDITS), {"account_id": account_id, "run_id": run_id})
     row = cur.fetchone()
     return int(row["available"]) if row else 0
 
@@ -95,7 +65,7 @@ def _question_marks(builder: Callable[..., Any]) -> Callable[..., Any]:
     these statements are plain SQL both databases run alike."""
 
     def qmark(write: SideWrite) -> SideWrite:
-        return write[0].replace("%s", "?"), write[1]
+        return _dialect(write[0]), write[1]
 
     @functools.wraps(builder)
     def build(*args: Any, **kwargs: Any) -> Any:
