@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from importlib import resources
 from typing import Iterator
 
 import psycopg
@@ -144,3 +145,17 @@ def test_the_baseline_builds_the_event_store_as_the_library_does_and_adopts_one_
         assert _event_store_shape(migrated) == expected
     finally:
         drop_database(f"{name}_m")
+
+
+def test_upgrade_adopts_a_database_the_services_built_before_there_were_migrations(
+        database: tuple[str, str]) -> None:
+    _, url = database
+    baseline = resources.files("shared.infra").joinpath("migrations/versions/0001_baseline.sql").read_text()
+    with psycopg.connect(url) as conn:  # what every process applied at start-up, ALTER included
+        conn.execute(baseline)
+        conn.execute("ALTER TABLE automation_config ADD COLUMN IF NOT EXISTS schedule_changed_at timestamptz")
+        conn.execute("INSERT INTO accounts (id, name, credits) VALUES ('acct-1', 'Acme', 5)")
+    upgrade(url)
+    assert current_revision(url) == head_revision()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT id, credits FROM accounts").fetchall() == [("acct-1", 5)]
