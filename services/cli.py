@@ -24,12 +24,18 @@ def _store():
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     import logging
 
+    from alembic.util import CommandError
+
     from shared.infra.migrate import current_revision, upgrade
     from shared.infra.settings import get_settings
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # alembic names each step it runs
     url = get_settings().database_url
-    upgrade(url, args.revision)
+    try:
+        upgrade(url, args.revision)
+    except CommandError as error:  # an unknown or older target: alembic's sentence says which
+        console.print(f"[red]not upgraded[/red]: {error}")
+        return 2
     console.print(f"database schema at revision {current_revision(url)}")
     return 0
 
