@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 from faststream.kafka import KafkaBroker
 
-from shared.events.commands import Command
+from shared.events.commands import Command, Outcome
 
 POLL_SECONDS = 0.25
 
@@ -61,9 +61,9 @@ class CommandBus:
         command_log, will skip it. False when it was decided meanwhile."""
         withdrawn = await self.pool.fetchval(
             "INSERT INTO command_log (command_id, type, site_id, run_id, outcome, error_code)"
-            " VALUES ($1, $2, $3, $4, 'withdrawn', 'pipeline_unavailable')"
+            " VALUES ($1, $2, $3, $4, $5, 'pipeline_unavailable')"
             " ON CONFLICT (command_id) DO NOTHING RETURNING true",
-            command.command_id, command.type, command.site_id, command.run_id,
+            command.command_id, command.type, command.site_id, command.run_id, str(Outcome.WITHDRAWN),
         )
         return bool(withdrawn)
 

@@ -12,7 +12,7 @@ import asyncpg
 from services.api.command_bus import CommandBus, DecisionTimeout
 from services.api.errors import ApiError, not_found
 from services.api.queries import runs as q
-from shared.events.commands import CancelRun, PauseRun, ResumeRun, StartRun
+from shared.events.commands import CancelRun, Outcome, PauseRun, ResumeRun, StartRun
 
 _REFUSALS = {
     "run_active": "the site already has a running or paused run",
@@ -37,7 +37,7 @@ async def admit_run(pool: asyncpg.Pool, bus: CommandBus, site_id: str, account_i
     command = StartRun(site_id=site_id, account_id=account_id, run_id=str(uuid.uuid4()))
     started = time.perf_counter()
     decision = await _decision(bus, command)
-    if decision["outcome"] != "accepted":
+    if decision["outcome"] != Outcome.ACCEPTED:
         code = decision["error_code"]
         raise ApiError(400, code, _REFUSALS.get(code, "the run was refused"), decision["details"])
     decided = time.perf_counter()
@@ -54,7 +54,7 @@ async def control_run(pool: asyncpg.Pool, bus: CommandBus, action: str, run_id: 
     if head is None:
         raise not_found("run")
     decision = await _decision(bus, command_class(site_id=head["site_id"], account_id=account_id, run_id=run_id))
-    if decision["outcome"] != "accepted":
+    if decision["outcome"] != Outcome.ACCEPTED:
         status = decision["details"].get("status", head["status"])
         raise ApiError(400, "invalid_transition", f"cannot {action} a run that is {status}", {"status": status})
     return {"run_id": run_id, "command": action}

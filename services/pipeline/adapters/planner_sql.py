@@ -179,7 +179,7 @@ def log_command(command: Any, outcome: str, error_code: str | None = None, detai
     return [
         ("INSERT INTO command_log (command_id, type, site_id, run_id, outcome, error_code, details)"
          " VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb)",
-         (command.command_id, command.type, command.site_id, command.run_id, outcome, error_code, details)),
+         (command.command_id, command.type, command.site_id, command.run_id, str(outcome), error_code, details)),
         ("SELECT pg_notify('command_outcome', %s)", (command.command_id,)),
     ]
 

@@ -18,11 +18,12 @@ from eventsourcing.persistence import IntegrityError
 
 from services.pipeline.adapters import planner_sql
 from services.pipeline.adapters.event_store import RunStore, SideWrite
+from services.pipeline.application.retry import retry_on_conflict
 from services.pipeline.domain.credits import quote
 from services.pipeline.domain.errors import DomainError, InsufficientCredits, InvalidTransition, RunActive
 from services.pipeline.domain.run import AutomationRun
 from services.pipeline.domain.site_slot import SiteSlot, slot_id
-from shared.events.commands import CancelRun, Command, PauseRun, ResumeRun, StartRun
+from shared.events.commands import CancelRun, Command, Outcome, PauseRun, ResumeRun, StartRun
 
 Clock = Callable[[], datetime]
 CONFIG_KEYS = (
@@ -37,7 +38,7 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class Decision:
-    outcome: str  # accepted | rejected | duplicate
+    outcome: Outcome
     error_code: str | None = None
     message: str = ""
 
@@ -50,16 +51,16 @@ class CommandHandlers:
 
     def handle(self, command: Command) -> Decision:
         if self._decided(command):
-            return Decision("duplicate")
+            return Decision(Outcome.DUPLICATE)
         try:
             return self._decide(command)
         except DomainError as error:
             details = _details(error)
             self._reject(command, error.code, details)
-            return Decision("rejected", error.code, str(error))
+            return Decision(Outcome.REJECTED, error.code, str(error))
         except IntegrityError:
             if self._decided(command):  # decided meanwhile: a redelivery, or withdrawn by its sender
-                return Decision("duplicate")
+                return Decision(Outcome.DUPLICATE)
             raise
 
     def refuse(self, command: Command, code: str) -> None:
@@ -72,7 +73,7 @@ class CommandHandlers:
 
     def _decide(self, command: Command) -> Decision:
         if isinstance(command, StartRun):
-            return self._retry_on_conflict(lambda: self._start(command))
+            return retry_on_conflict(lambda: self._start(command))
         if isinstance(command, PauseRun):
             return self._control(command, lambda run, now: run.pause("user", now))
         if isinstance(command, ResumeRun):
@@ -80,14 +81,6 @@ class CommandHandlers:
         if isinstance(command, CancelRun):
             return self._control(command, lambda run, now: run.cancel("user", now))
         raise TypeError(f"unknown command {command!r}")
-
-    def _retry_on_conflict(self, attempt: Callable[[], Decision], tries: int = 5) -> Decision:
-        for _ in range(tries - 1):
-            try:
-                return attempt()
-            except IntegrityError:
-                continue  # another writer won the race; decide again on fresh state
-        return attempt()
 
     def _start(self, command: StartRun) -> Decision:
         with self.store.cursor(commit=True) as cur:
@@ -110,13 +103,13 @@ class CommandHandlers:
             self.sql.note_run_started(command.site_id, run.started_at),
             self.sql.reserve(command.account_id, command.run_id, required),
             self.sql.set_run_status(command.run_id, command.site_id, command.account_id, "running"),
-            *self.sql.log_command(command, "accepted"),
+            *self.sql.log_command(command, Outcome.ACCEPTED),
         ]
         try:
             self.store.save_with(slot, run, side_writes=writes)
         except InsufficientCredits:
             raise InsufficientCredits(required, self._available(command.account_id)) from None
-        return Decision("accepted")
+        return Decision(Outcome.ACCEPTED)
 
     def _control(self, command: Command, transition: Callable[[AutomationRun, datetime], None]) -> Decision:
         def attempt() -> Decision:
@@ -125,11 +118,11 @@ class CommandHandlers:
             except AggregateNotFoundError:
                 raise UnknownRun(command.run_id) from None
             transition(run, self.clock())
-            aggregates, writes = self.finish(run, extra=self.sql.log_command(command, "accepted"))
+            aggregates, writes = self.finish(run, extra=self.sql.log_command(command, Outcome.ACCEPTED))
             self.store.save_with(*aggregates, side_writes=writes)
-            return Decision("accepted")
+            return Decision(Outcome.ACCEPTED)
 
-        return self._retry_on_conflict(attempt)
+        return retry_on_conflict(attempt)
 
     def finish(
         self, run: AutomationRun, extra: list[SideWrite] = ()
@@ -158,7 +151,7 @@ class CommandHandlers:
     def _reject(self, command: Command, code: str, details: dict) -> None:
         try:
             with self.store.cursor(commit=True) as cur:
-                for statement, params in self.sql.log_command(command, "rejected", code, json.dumps(details)):
+                for statement, params in self.sql.log_command(command, Outcome.REJECTED, code, json.dumps(details)):
                     cur.execute(statement, params)
         except IntegrityError:
             pass  # a redelivery of this command was decided meanwhile

@@ -14,11 +14,10 @@ from types import ModuleType
 from typing import Any, Callable
 from uuid import UUID, uuid4
 
-from eventsourcing.persistence import IntegrityError
-
 from services.pipeline.adapters.event_store import RunStore, SideWrite
 from services.pipeline.application.ai_port import AIProvider
 from services.pipeline.application.commands import Clock, CommandHandlers, utcnow
+from services.pipeline.application.retry import retry_on_conflict
 from services.pipeline.application.stage_work import STAGE_WORK, BatchOutcome, StageContext
 from services.pipeline.domain.credits import batch_cost_estimate
 from services.pipeline.domain.errors import InsufficientCredits, InvalidTransition
@@ -163,23 +162,18 @@ class RunWorker:
         writes: Callable[[AutomationRun], list[SideWrite]] = lambda run: [],
     ) -> None:
         def attempt() -> None:
-            for remaining in range(4, -1, -1):
-                run = self.store.get(UUID(run_id))
-                status = run.status
-                mutate(run)
-                extra = writes(run)
-                if run.status != status:
-                    aggregates, extra = self.handlers.finish(run, extra)
-                else:
-                    aggregates = [run]
-                try:
-                    self.store.save_with(*aggregates, side_writes=extra)
-                    return
-                except IntegrityError:
-                    if not remaining:
-                        raise  # someone keeps writing this run: let the supervisor retry later
+            run = self.store.get(UUID(run_id))
+            status = run.status
+            mutate(run)
+            extra = writes(run)
+            if run.status != status:
+                aggregates, extra = self.handlers.finish(run, extra)
+            else:
+                aggregates = [run]
+            self.store.save_with(*aggregates, side_writes=extra)
 
-        await asyncio.to_thread(attempt)
+        # A conflict that outlasts the retries goes to the supervisor, which tries again later.
+        await asyncio.to_thread(retry_on_conflict, attempt)
 
 
 def _record_batch(run: AutomationRun, batch_id: str, stage: int, outcome: BatchOutcome, now: Any) -> None:
