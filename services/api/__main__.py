@@ -4,7 +4,7 @@ import logging
 
 import uvicorn
 
-from services.api.app import create_app
+from services.api.entrypoints.app import create_app
 from shared.infra.settings import get_settings
 
 

@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS automation_config (
     within_stage_delay   double precision NOT NULL DEFAULT 3 CHECK (within_stage_delay >= 0),
     between_stage_delay  double precision NOT NULL DEFAULT 5 CHECK (between_stage_delay >= 0),
     last_run_at          timestamptz,
-    next_run_at          timestamptz,
+    -- next_run_at is not stored: it is derived from the schedule when read (shared/schedule.py)
     updated_at           timestamptz NOT NULL DEFAULT now()
 );
 

@@ -13,13 +13,10 @@ from typing import Any
 import asyncpg
 from faststream.kafka import KafkaBroker
 
+from services.api.application.ports import DecisionTimeout
 from shared.events.commands import Command, Outcome
 
 POLL_SECONDS = 0.25
-
-
-class DecisionTimeout(Exception):
-    """The pipeline did not decide in time; the command may still be decided later."""
 
 
 class CommandBus:

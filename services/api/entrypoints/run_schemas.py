@@ -5,39 +5,41 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
+
+from shared.stages import BATCH_SIZE_KEYS, FIRST_STAGE, LAST_STAGE
 
 Frequency = Literal["daily", "weekly", "monthly"]
 RunStatus = Literal["running", "paused", "cancelled", "completed", "failed"]
 
 
-class Config(BaseModel):
-    site_id: str
-    is_enabled: bool
-    frequency: Frequency
-    scheduled_time: str = Field(examples=["02:00"], description='"HH:MM", UTC')
-    stage_1_batch_size: int
-    stage_2_batch_size: int
-    stage_3_batch_size: int
-    stage_4_batch_size: int
-    stage_5_batch_size: int
-    stage_6_batch_size: int
-    within_stage_delay: float = Field(description="seconds")
-    between_stage_delay: float = Field(description="seconds")
-    last_run_at: datetime | None = Field(description="read-only")
-    next_run_at: datetime | None = Field(description="read-only")
+StageNumber = Field(ge=FIRST_STAGE, le=LAST_STAGE)
+
+# One batch size field per configurable stage of the registry.
+Config = create_model(
+    "Config",
+    site_id=(str, ...),
+    is_enabled=(bool, ...),
+    frequency=(Frequency, ...),
+    scheduled_time=(str, Field(examples=["02:00"], description='"HH:MM", UTC')),
+    **{key: (int, Field(description="items per unit of work")) for key in BATCH_SIZE_KEYS},
+    within_stage_delay=(float, Field(description="seconds")),
+    between_stage_delay=(float, Field(description="seconds")),
+    last_run_at=(datetime | None, Field(description="read-only")),
+    next_run_at=(datetime | None, Field(description="read-only")),
+)
 
 
 class Estimate(BaseModel):
     estimated_credits: int
-    per_stage: dict[str, int] = Field(description='credits per stage, keyed "1"…"7"')
+    per_stage: dict[str, int] = Field(description='credits per stage, keyed by stage number ("1"…"7")')
     required_credits: int = Field(description="ceil(1.2 × estimated_credits)")
     available_credits: int
     sufficient: bool
 
 
 class StageOverview(BaseModel):
-    number: int = Field(ge=1, le=7)
+    number: int = Field(ge=FIRST_STAGE, le=LAST_STAGE)
     name: str
     pending: int
 
@@ -47,7 +49,7 @@ class PipelineOverview(BaseModel):
 
 
 class StageResult(BaseModel):
-    stage: int = Field(ge=1, le=7)
+    stage: int = Field(ge=FIRST_STAGE, le=LAST_STAGE)
     name: str
     items_total: int
     items_processed: int
@@ -64,7 +66,7 @@ class Run(BaseModel):
     site_id: str
     trigger_type: Literal["manual", "scheduled"]
     status: RunStatus
-    current_stage: int = Field(ge=1, le=7)
+    current_stage: int = Field(ge=FIRST_STAGE, le=LAST_STAGE)
     started_at: datetime
     paused_at: datetime | None
     resumed_at: datetime | None
@@ -102,7 +104,7 @@ class ProcessingItem(BaseModel):
 
 class ProcessingState(BaseModel):
     run_id: str
-    stage: int = Field(ge=1, le=7)
+    stage: int = Field(ge=FIRST_STAGE, le=LAST_STAGE)
     stage_name: str
     processed: int
     total: int

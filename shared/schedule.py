@@ -1,4 +1,5 @@
-"""When a site's scheduled run is due (CONTRACT §3.3 Config: ``frequency``, ``scheduled_time``).
+"""The schedule rule: when a site's scheduled run is due (CONTRACT §3.3 Config: ``frequency``,
+``scheduled_time``), for the scheduler that fires it and the API that shows ``next_run_at``.
 
 Pure calendar arithmetic in UTC; no clock, no I/O. The caller passes ``now``.
 
@@ -48,6 +49,7 @@ _ONE_WEEK: Final = timedelta(days=7)
 # restart or a broker hiccup, short enough that a run never starts hours after the time
 # the user chose.
 FIRE_WINDOW = timedelta(hours=1)
+
 
 def parse_scheduled_time(text: str) -> time:
     """``"HH:MM"`` (24-hour, zero-padded) → a UTC ``time``; ValueError otherwise."""
@@ -143,6 +145,20 @@ def upcoming_slot(
     ):
         candidate = next_slot_after(spec, candidate)
     return candidate
+
+
+def next_run_at(
+    is_enabled: bool,
+    spec: ScheduleSpec,
+    now: datetime,
+    last_slot_taken: datetime | None,
+    changed_at: datetime | None,
+) -> datetime | None:
+    """A site's ``next_run_at`` (CONTRACT §3.3 Config): derived whenever it is read, never
+    stored, so the scheduler and the config can't disagree about it. None while disabled."""
+    if not is_enabled:
+        return None
+    return upcoming_slot(spec, now, last_slot_taken, FIRE_WINDOW, changed_at)
 
 
 def is_due(

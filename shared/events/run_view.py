@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from shared.stages import FIRST_STAGE, next_stage
+
 View = dict[str, Any]
 
 
@@ -14,7 +16,7 @@ def evolve(view: View | None, event: dict[str, Any]) -> View:
     if kind == "RunStarted":
         return {
             "run_id": event["run_id"], "site_id": event["site_id"], "account_id": event["account_id"],
-            "trigger_type": data["trigger_type"], "status": "running", "current_stage": 1,
+            "trigger_type": data["trigger_type"], "status": "running", "current_stage": FIRST_STAGE,
             "started_at": at, "paused_at": None, "resumed_at": None, "cancelled_at": None,
             "completed_at": None, "total_credits_used": 0, "error_message": None,
             "pause_reason": None, "stage_results": {}, "processing": None,
@@ -62,8 +64,7 @@ def _credits_used(view: View, data: dict, at: str) -> None:
 def _stage_completed(view: View, data: dict, at: str) -> None:
     view["stage_results"][str(data["stage"])] = dict(data)
     view["processing"] = None
-    if data["stage"] < 7:
-        view["current_stage"] = data["stage"] + 1
+    view["current_stage"] = next_stage(data["stage"]) or view["current_stage"]
 
 
 def _paused(view: View, data: dict, at: str) -> None:

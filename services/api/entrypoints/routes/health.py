@@ -7,7 +7,7 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from services.api.schemas import Health, Readiness
+from services.api.entrypoints.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
 

@@ -6,16 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from services.api.deps import BusDep, CallerDep, PoolDep
-from services.api.errors import not_found
-from services.api.params import AsOf, HistoryLimit, LogLines, Offset, RunIdPath, RunIdQuery, SiteIdQuery
-from services.api.queries import runs as q
-from services.api.queries.tenancy import require_site
-from services.api.run_control import admit_run, control_run
-from services.api.run_schemas import (
+from services.api.entrypoints.deps import BusDep, CallerDep, PoolDep
+from services.api.application.errors import not_found
+from services.api.entrypoints.params import AsOf, HistoryLimit, LogLines, Offset, RunIdPath, RunIdQuery, SiteIdQuery
+from services.api.adapters.queries import runs as q
+from services.api.adapters.queries.tenancy import require_site
+from services.api.application.run_control import admit_run, control_run
+from services.api.entrypoints.run_schemas import (
     ControlAccepted, CurrentRun, History, Logs, Processing, Run, RunAdmitted, RunEvents,
 )
-from services.api.schemas import errors
+from services.api.entrypoints.schemas import errors
 
 router = APIRouter(prefix="/api/v1/automation", tags=["runs"], responses=errors(400, 401, 404))
 
@@ -32,7 +32,7 @@ async def run_now(site_id: SiteIdQuery, caller: CallerDep, pool: PoolDep, bus: B
     (400 `run_active`, or `insufficient_credits` with `required` and `available`).
     The `Server-Timing` header splits the wait: `decide` (pipeline) and `project` (read model)."""
     await require_site(pool, site_id, caller.account_id)
-    admission = await admit_run(pool, bus, site_id, caller.account_id)
+    admission = await admit_run(q.PgRuns(pool), bus, site_id, caller.account_id)
     response.headers["Server-Timing"] = admission.server_timing()
     return {"run_id": admission.run_id, "status": "running"}
 
@@ -89,17 +89,17 @@ async def current_processing(site_id: SiteIdQuery, caller: CallerDep, pool: Pool
 @router.post("/pause", status_code=202, response_model=ControlAccepted)
 async def pause(run_id: RunIdQuery, caller: CallerDep, pool: PoolDep, bus: BusDep) -> dict[str, Any]:
     """Pause a running run (400 `invalid_transition` otherwise): no new AI call starts."""
-    return await control_run(pool, bus, "pause", run_id, caller.account_id)
+    return await control_run(q.PgRuns(pool), bus, "pause", run_id, caller.account_id)
 
 
 @router.post("/resume", status_code=202, response_model=ControlAccepted)
 async def resume(run_id: RunIdQuery, caller: CallerDep, pool: PoolDep, bus: BusDep) -> dict[str, Any]:
     """Resume a paused run at its recorded stage (400 `invalid_transition` otherwise)."""
-    return await control_run(pool, bus, "resume", run_id, caller.account_id)
+    return await control_run(q.PgRuns(pool), bus, "resume", run_id, caller.account_id)
 
 
 @router.post("/cancel", status_code=202, response_model=ControlAccepted)
 async def cancel(run_id: RunIdQuery, caller: CallerDep, pool: PoolDep, bus: BusDep) -> dict[str, Any]:
     """Cancel a running or paused run, aborting AI calls in flight
     (400 `invalid_transition` if it has completed, been cancelled or failed)."""
-    return await control_run(pool, bus, "cancel", run_id, caller.account_id)
+    return await control_run(q.PgRuns(pool), bus, "cancel", run_id, caller.account_id)

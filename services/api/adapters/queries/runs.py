@@ -8,8 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from services.api.errors import invalid
-from services.projector.run_view import evolve
+from services.api.application.errors import invalid
+from shared.events.run_view import evolve
 
 _RUN_FIELDS = (
     "run_id, site_id, trigger_type, status, current_stage, started_at, paused_at,"
@@ -121,3 +121,16 @@ async def wait_for_run(pool: asyncpg.Pool, run_id: str, timeout: float = 5.0) ->
             return True
         await asyncio.sleep(0.02)
     return False
+
+
+class PgRuns:
+    """The run reads that run control needs (the API's Runs port)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def run_head(self, run_id: str, account_id: str) -> asyncpg.Record | None:
+        return await run_head(self.pool, run_id, account_id)
+
+    async def wait_for_run(self, run_id: str) -> bool:
+        return await wait_for_run(self.pool, run_id)

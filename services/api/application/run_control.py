@@ -5,13 +5,10 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
-import asyncpg
-
-from services.api.command_bus import CommandBus, DecisionTimeout
-from services.api.errors import ApiError, not_found
-from services.api.queries import runs as q
+from services.api.application.errors import ApiError, not_found
+from services.api.application.ports import CommandBus, DecisionTimeout, Runs
 from shared.events.commands import CancelRun, Outcome, PauseRun, ResumeRun, StartRun
 
 _REFUSALS = {
@@ -31,7 +28,7 @@ class Admission:
         return f"decide;dur={self.decide_ms:.1f}, project;dur={self.project_ms:.1f}"
 
 
-async def admit_run(pool: asyncpg.Pool, bus: CommandBus, site_id: str, account_id: str) -> Admission:
+async def admit_run(runs: Runs, bus: CommandBus, site_id: str, account_id: str) -> Admission:
     """Admit a run: once the pipeline has decided and the read model shows the run
     (so the caller's next read finds it), or raise the refusal."""
     command = StartRun(site_id=site_id, account_id=account_id, run_id=str(uuid.uuid4()))
@@ -41,16 +38,16 @@ async def admit_run(pool: asyncpg.Pool, bus: CommandBus, site_id: str, account_i
         code = decision["error_code"]
         raise ApiError(400, code, _REFUSALS.get(code, "the run was refused"), decision["details"])
     decided = time.perf_counter()
-    await q.wait_for_run(pool, command.run_id)
+    await runs.wait_for_run(command.run_id)
     return Admission(command.run_id, (decided - started) * 1000, (time.perf_counter() - decided) * 1000)
 
 
-async def control_run(pool: asyncpg.Pool, bus: CommandBus, action: str, run_id: str,
+async def control_run(runs: Runs, bus: CommandBus, action: str, run_id: str,
                       account_id: str) -> dict[str, Any]:
     """Pause, resume or cancel: answered with the pipeline's decision, which follows every
     earlier command of the site (the read model may still lag behind them)."""
     command_class = _CONTROLS[action]
-    head = await q.run_head(pool, run_id, account_id)
+    head = await runs.run_head(run_id, account_id)
     if head is None:
         raise not_found("run")
     decision = await _decision(bus, command_class(site_id=head["site_id"], account_id=account_id, run_id=run_id))
@@ -60,7 +57,7 @@ async def control_run(pool: asyncpg.Pool, bus: CommandBus, action: str, run_id: 
     return {"run_id": run_id, "command": action}
 
 
-async def _decision(bus: CommandBus, command: Any) -> asyncpg.Record:
+async def _decision(bus: CommandBus, command: Any) -> Mapping[str, Any]:
     try:
         return await bus.decide(command)
     except DecisionTimeout:

@@ -11,9 +11,9 @@ import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.api.command_bus import CommandBus
-from services.api.errors import ApiError
-from services.api.queries.tenancy import token_owner
+from services.api.adapters.command_bus import CommandBus
+from services.api.application.errors import ApiError
+from services.api.adapters.queries.tenancy import token_owner
 from shared.infra.settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="An account token, or the admin token for /admin")

@@ -8,10 +8,10 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from services.api.deps import AdminDep, PoolDep, hash_token
-from services.api.params import NO_NUL, AccountIdPath
-from services.api.queries import tenancy as q
-from services.api.schemas import Account, Balance, IssuedToken, Site, errors
+from services.api.entrypoints.deps import AdminDep, PoolDep, hash_token
+from services.api.entrypoints.params import NO_NUL, AccountIdPath
+from services.api.adapters.queries import tenancy as q
+from services.api.entrypoints.schemas import Account, Balance, IssuedToken, Site, errors
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=errors(400, 401))
 MAX_CREDITS = 10**12

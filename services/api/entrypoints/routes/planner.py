@@ -8,12 +8,12 @@ from typing import Any, Awaitable, Callable
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from services.api.deps import CallerDep, PoolDep
-from services.api.errors import invalid, not_found
-from services.api.params import NO_NUL, ImageIdPath, ListingLimit, Offset, SiteIdPath
-from services.api.queries import planner as q
-from services.api.queries.tenancy import require_site
-from services.api.schemas import PAGES, ImportResult, errors
+from services.api.entrypoints.deps import CallerDep, PoolDep
+from services.api.application.errors import invalid, not_found
+from services.api.entrypoints.params import NO_NUL, ImageIdPath, ListingLimit, Offset, SiteIdPath
+from services.api.adapters.queries import planner as q
+from services.api.adapters.queries.tenancy import require_site
+from services.api.entrypoints.schemas import PAGES, ImportResult, errors
 
 router = APIRouter(prefix="/api/v1/sites", tags=["planner"], responses=errors(400, 401, 404))
 MAX_KEYWORD_LENGTH = 200

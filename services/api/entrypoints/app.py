@@ -8,11 +8,11 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
-from services.api.command_bus import CommandBus
-from services.api.errors import install_error_handlers
-from services.api.openapi import install_openapi
-from services.api.routes import admin, config, health, messages, planner, runs
-from services.api.schemas import errors
+from services.api.adapters.command_bus import CommandBus
+from services.api.entrypoints.errors import install_error_handlers
+from services.api.entrypoints.openapi import install_openapi
+from services.api.entrypoints.routes import admin, config, health, messages, planner, runs
+from services.api.entrypoints.schemas import errors
 from shared.infra.db import apply_schema, create_pool
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics

@@ -7,15 +7,13 @@ The projector and the replay both write through ``project``.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from services.projector.run_view import evolve, log_line
-
-log = logging.getLogger(__name__)
+from services.projector.domain.sequence import next_in_line
+from shared.events.run_view import evolve, log_line
 
 _VIEW_COLUMNS = (
     "run_id", "site_id", "account_id", "trigger_type", "status", "current_stage", "started_at",
@@ -23,10 +21,6 @@ _VIEW_COLUMNS = (
     "error_message", "pause_reason", "stage_results", "processing",
 )
 _TIME_COLUMNS = {"started_at", "paused_at", "resumed_at", "cancelled_at", "completed_at"}
-
-
-class OutOfOrder(Exception):
-    """An event arrived before one it follows; it is refused so it will be redelivered."""
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -70,22 +64,6 @@ async def _project_run(conn: asyncpg.Connection, run_id: str, events: list[dict[
     await conn.executemany(_INSERT_EVENT, [_event_row(e) for e in fresh])
     await conn.executemany(_INSERT_LINE, lines)
     return len(fresh)
-
-
-def next_in_line(last: int, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The events that continue the view from ``last`` without a gap, each once.
-
-    Redeliveries repeat events the view has (or this batch already holds): skipped.
-    An event after a gap is left out; the relay republishes from its tracked position,
-    so the missing event comes again, followed by the ones after it.
-    """
-    by_sequence = {e["sequence"]: e for e in events if e["sequence"] > last}
-    fresh = []
-    while (last + 1 + len(fresh)) in by_sequence:
-        fresh.append(by_sequence[last + 1 + len(fresh)])
-    if len(fresh) < len(by_sequence):
-        log.warning("run %s: events after %d wait for a gap to fill", events[0]["run_id"], last + len(fresh))
-    return fresh
 
 
 _INSERT_EVENT = (

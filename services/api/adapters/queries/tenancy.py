@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from services.api.errors import not_found
+from services.api.application.errors import not_found
 
 
 async def require_site(pool: asyncpg.Pool, site_id: str, account_id: str) -> None:
