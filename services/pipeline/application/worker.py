@@ -15,12 +15,12 @@ from uuid import UUID, uuid4
 
 from services.pipeline.application.ai_port import AIProvider
 from services.pipeline.application.commands import Clock, CommandHandlers, utcnow
-from services.pipeline.application.retry import retry_on_conflict
 from services.pipeline.application.ports import Planner, RunStore, SideWrite
+from services.pipeline.application.retry import retry_on_conflict
 from services.pipeline.application.stage_work import STAGE_WORK, BatchOutcome, StageContext, StageWork
-from shared.credits import batch_cost_estimate
 from services.pipeline.domain.errors import InsufficientCredits, InvalidTransition
 from services.pipeline.domain.run import AutomationRun
+from shared.credits import batch_cost_estimate
 from shared.stages import LAST_STAGE
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,7 @@ class RunWorker:
                 if stop.requested:
                     return False
             first = False
+            # Only AI calls cost credits, so only stages that make them can run short.
             if entry.ai_method and not await self._can_afford(run, stage, len(items)):
                 await self._pause_for_credits(run_id)
                 return False
