@@ -7,13 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
+from shared.schedule import Frequency
 from shared.stages import BATCH_SIZE_KEYS, FIRST_STAGE, LAST_STAGE
 
-Frequency = Literal["daily", "weekly", "monthly"]
 RunStatus = Literal["running", "paused", "cancelled", "completed", "failed"]
-
-
-StageNumber = Field(ge=FIRST_STAGE, le=LAST_STAGE)
 
 # One batch size field per configurable stage of the registry.
 Config = create_model(

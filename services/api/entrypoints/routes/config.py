@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import ConfigDict, Field, create_model, field_validator
@@ -15,7 +15,7 @@ from services.api.entrypoints.deps import CallerDep, PoolDep, check_owner
 from services.api.entrypoints.params import SiteIdQuery as SiteId
 from services.api.entrypoints.run_schemas import Config, Estimate, PipelineOverview
 from services.api.entrypoints.schemas import errors
-from shared.schedule import parse_scheduled_time
+from shared.schedule import Frequency, parse_scheduled_time
 from shared.stages import BATCH_SIZE_KEYS
 
 router = APIRouter(prefix="/api/v1/automation", tags=["config"], responses=errors(400, 401, 404))
@@ -36,7 +36,7 @@ ConfigUpdate = create_model(
     __doc__="Any subset of the writable fields; anything else is refused.",
     __validators__={"_hh_mm": field_validator("scheduled_time")(_hh_mm)},
     is_enabled=(bool | None, None),
-    frequency=(Literal["daily", "weekly", "monthly"] | None, None),
+    frequency=(Frequency | None, None),
     scheduled_time=(str | None, Field(default=None, examples=["02:00"])),
     **{key: (BatchSize | None, None) for key in BATCH_SIZE_KEYS},
     within_stage_delay=(Delay | None, None),
