@@ -1,7 +1,5 @@
-"""Writes run events into the read models, once and in order (asyncpg).
+"""The read models in PostgreSQL (asyncpg): run_view, run_events, run_log_lines.
 
-The view row carries the last sequence it reflects, written in the same
-transaction as the view itself: a redelivered event is recognised and skipped.
 The projector and the replay both write through ``project``.
 """
 
@@ -12,8 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from services.projector.domain.sequence import next_in_line
-from shared.events.run_view import evolve, log_line
+from services.projector.application.project import apply
 
 _VIEW_COLUMNS = (
     "run_id", "site_id", "account_id", "trigger_type", "status", "current_stage", "started_at",
@@ -35,35 +32,23 @@ def _row_to_view(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def project(conn: asyncpg.Connection, events: list[dict[str, Any]]) -> int:
-    """Apply a batch of events, in one transaction; returns how many were new.
-
-    Events are grouped by run (the batch keeps each run's order): each run's view is
-    read once, folded over its new events, and written once.
-    """
-    by_run: dict[str, list[dict[str, Any]]] = {}
-    for event in events:
-        by_run.setdefault(event["run_id"], []).append(event)
-    applied = 0
+    """Apply a batch of events in one transaction; returns how many were new."""
     async with conn.transaction():
-        for run_id, run_events in by_run.items():
-            applied += await _project_run(conn, run_id, run_events)
-    return applied
+        return await apply(PgReadModels(conn), events)
 
 
-async def _project_run(conn: asyncpg.Connection, run_id: str, events: list[dict[str, Any]]) -> int:
-    row = await conn.fetchrow("SELECT * FROM run_view WHERE run_id = $1 FOR UPDATE", run_id)
-    last = row["last_sequence"] if row else 0
-    fresh = next_in_line(last, events)
-    if not fresh:
-        return 0
-    view, lines = (_row_to_view(row) if row else None), []
-    for event in fresh:
-        view = evolve(view, event)
-        lines.append(_line_row(view, event))
-    await _save_view(conn, view, fresh[-1]["sequence"])
-    await conn.executemany(_INSERT_EVENT, [_event_row(e) for e in fresh])
-    await conn.executemany(_INSERT_LINE, lines)
-    return len(fresh)
+class PgReadModels:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def view(self, run_id: str) -> tuple[dict[str, Any] | None, int]:
+        row = await self.conn.fetchrow("SELECT * FROM run_view WHERE run_id = $1 FOR UPDATE", run_id)
+        return (_row_to_view(row), row["last_sequence"]) if row else (None, 0)
+
+    async def save(self, view: dict[str, Any], events: list[dict[str, Any]], lines: list[str]) -> None:
+        await _save_view(self.conn, view, events[-1]["sequence"])
+        await self.conn.executemany(_INSERT_EVENT, [_event_row(e) for e in events])
+        await self.conn.executemany(_INSERT_LINE, [(e["run_id"], e["sequence"], line) for e, line in zip(events, lines)])
 
 
 _INSERT_EVENT = (
@@ -76,10 +61,6 @@ _INSERT_LINE = "INSERT INTO run_log_lines (run_id, sequence, line_no, line) VALU
 def _event_row(event: dict[str, Any]) -> tuple[Any, ...]:
     return (event["run_id"], event["sequence"], event["event_id"], event["type"],
             _parse_time(event["occurred_at"]), event["data"], event["hash"], event["prev_hash"])
-
-
-def _line_row(view: dict[str, Any], event: dict[str, Any]) -> tuple[Any, ...]:
-    return (event["run_id"], event["sequence"], log_line(view, event))
 
 
 async def _save_view(conn: asyncpg.Connection, view: dict[str, Any], sequence: int) -> None:
