@@ -33,6 +33,7 @@ services-down:
 	bash infra/postgres.sh down
 
 test: venv services
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 up: venv services

@@ -4,7 +4,7 @@ import logging
 
 import uvicorn
 
-from services.api.app import create_app
+from services.api.entrypoints.app import create_app
 from shared.infra.migrate import exit_unless_current_schema
 from shared.infra.settings import get_settings
 

@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from services.pipeline.domain.stages import STAGE_NAMES
+from shared.stages import STAGES
 
 
 class StageProgress:
@@ -30,7 +30,7 @@ class StageProgress:
         self.tasks: dict[int, TaskID] = {
             stage: self.progress.add_task(f"{stage} {name}", total=None, start=False, visible=False,
                                           failed="", credits=0)
-            for stage, name in STAGE_NAMES.items()
+            for stage, name in ((s.number, s.name) for s in STAGES)
         }
 
     def __enter__(self) -> "StageProgress":

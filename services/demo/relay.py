@@ -1,7 +1,7 @@
 """The embedded event bus: the store's notification log, relayed in-process to the projector.
 
 It stands in for outbox relay + Kafka + projector process: each run event becomes the
-same wire envelope the outbox relay publishes (``outbox_relay.envelope``) and is projected
+same wire envelope the outbox relay publishes (``shared.events.events.envelope``) and is projected
 by the same pure functions. The projected views and the relay's position commit in one
 transaction, so a restart carries on where it stopped and re-reading is harmless.
 """
@@ -12,7 +12,7 @@ import asyncio
 from typing import Any
 
 from services.pipeline.adapters.event_store import RunStore
-from services.pipeline.adapters.outbox_relay import envelope
+from shared.events.events import envelope
 from services.pipeline.domain.run import RunEvent, RunStarted
 from services.projector.sqlite_writer import project
 

@@ -10,7 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from services.pipeline.domain.stages import STAGE_NAMES
+from shared.stages import STAGES
 
 
 @dataclass
@@ -39,7 +39,7 @@ def stage_table(run: dict[str, Any], wall_seconds: float) -> Table:
         table.add_column(header, justify="right", no_wrap=True)
     results = run.get("stage_results") or {}
     totals = {"items_processed": 0, "items_failed": 0, "outputs_created": 0, "credits_used": 0}
-    for stage, name in STAGE_NAMES.items():
+    for stage, name in ((s.number, s.name) for s in STAGES):
         result = results.get(str(stage))
         if result is None:
             table.add_row(f"{stage} {name}", "-", "-", "-", "-", "not started")

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 
 from services.operations.run_events import count_run_events, envelopes
 from services.pipeline.adapters.event_store import RunStore
-from services.projector.writer import project
+from services.projector.adapters.writer import project
 from shared.infra.db import create_pool
 from shared.infra.settings import Settings
 

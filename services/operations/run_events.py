@@ -8,7 +8,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from services.pipeline.adapters.event_store import RunStore
-from services.pipeline.adapters.outbox_relay import envelope
+from shared.events.events import envelope
 from services.pipeline.domain.run import RunEvent, RunStarted
 from shared.events.hashchain import ChainedRunEvent
 

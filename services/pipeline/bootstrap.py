@@ -8,6 +8,7 @@ import asyncpg
 
 from services.pipeline.adapters.ai import build_ai_provider
 from services.pipeline.adapters.event_store import RunStore
+from services.pipeline.adapters.planner_sql import PgPlanner
 from services.pipeline.application.ai_port import AIProvider
 from services.pipeline.application.commands import CommandHandlers
 from services.pipeline.application.service import PipelineService
@@ -31,7 +32,7 @@ async def build(settings: Settings, ai: AIProvider | None = None) -> PipelinePar
     store = RunStore.from_settings(settings)
     pool = await create_pool(settings.database_url, max_size=4)
     ai = ai or build_ai_provider(settings)
-    handlers = CommandHandlers(store)
+    handlers = CommandHandlers(store, PgPlanner(store))
     worker = RunWorker(store, handlers, ai)
     supervisor = Supervisor(worker.execute, worker.fail)
     return PipelineParts(settings, store, pool, ai, PipelineService(handlers, supervisor), supervisor)

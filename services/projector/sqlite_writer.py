@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from services.projector.run_view import evolve, log_line
-from services.projector.writer import OutOfOrder
+from shared.events.run_view import evolve, log_line
+from services.projector.domain.sequence import OutOfOrder
 
 _VIEW_COLUMNS = (
     "run_id", "site_id", "account_id", "trigger_type", "status", "current_stage", "started_at",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
@@ -61,6 +62,15 @@ Command = Annotated[
     Union[StartRun, PauseRun, ResumeRun, CancelRun], Field(discriminator="type")
 ]
 command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
+
+
+class Outcome(StrEnum):
+    """How a command was decided; ``command_log.outcome`` holds all but ``duplicate``."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"  # decided before: a redelivery changes nothing
+    WITHDRAWN = "withdrawn"  # taken back by its sender before anyone decided it
 
 
 def parse_command(raw: bytes | str | dict) -> Command:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
+from uuid import NAMESPACE_URL, uuid5
 
 from pydantic import BaseModel, ConfigDict
 
@@ -27,3 +28,26 @@ class EventEnvelope(BaseModel):
     # The audit chain (see shared/events/hashchain.py); extra fields are allowed by the contract.
     hash: str
     prev_hash: str
+
+
+def event_id(run_id: str, sequence: int) -> str:
+    """Stable across republishing, so consumers can deduplicate."""
+    return str(uuid5(NAMESPACE_URL, f"automation/run/{run_id}/{sequence}"))
+
+
+def envelope(event: Any, site_id: str, account_id: str) -> dict[str, Any]:
+    """A recorded run event (an ``eventsourcing`` domain event) as it goes on the wire."""
+    run_id = str(event.originator_id)
+    return {
+        "event_id": event_id(run_id, event.originator_version),
+        "type": type(event).__name__,
+        "run_id": run_id,
+        "site_id": site_id,
+        "account_id": account_id,
+        "sequence": event.originator_version,
+        "occurred_at": event.occurred_at,
+        "schema_version": SCHEMA_VERSION,
+        "data": event.data,
+        "hash": event.hash,
+        "prev_hash": event.prev_hash,
+    }

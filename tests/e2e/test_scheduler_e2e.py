@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from services.scheduler.domain.schedule import ScheduleSpec, latest_slot_at_or_before
+from shared.schedule import ScheduleSpec, latest_slot_at_or_before
 from tests.support.client import Api, Tenant
 from tests.support.keywords import keyword_set
 from tests.support.stack import Stack

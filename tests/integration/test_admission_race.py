@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from services.pipeline.adapters.event_store import RunStore
+from services.pipeline.adapters.planner_sql import PgPlanner
 from services.pipeline.application.commands import CommandHandlers
 from shared.events.commands import StartRun
 from shared.infra.settings import Settings
@@ -38,9 +39,14 @@ def _tenant(url: str, credits: int, sites: int) -> tuple[str, list[str]]:
     return account, site_ids
 
 
+def _handlers(url: str) -> CommandHandlers:
+    store = RunStore.from_settings(Settings(database_url=url))
+    return CommandHandlers(store, PgPlanner(store))
+
+
 def _race(url: str, commands: list[StartRun]) -> list[str]:
     """Each command decided by its own store (own pool and cache), as separate processes would."""
-    handlers = [CommandHandlers(RunStore.from_settings(Settings(database_url=url))) for _ in commands]
+    handlers = [_handlers(url) for _ in commands]
     with ThreadPoolExecutor(len(commands)) as pool:
         decisions = list(pool.map(lambda pair: pair[0].handle(pair[1]), zip(handlers, commands)))
     for h in handlers:
@@ -59,7 +65,7 @@ def test_concurrent_starts_for_one_site_admit_exactly_one(database_url: str) -> 
 def test_two_sites_racing_for_the_same_credits_cannot_both_start(database_url: str) -> None:
     # 10 keywords cost 2+2+... ; find what one site needs, then fund one and a half of it.
     account, (probe,) = _tenant(database_url, 100_000, 1)
-    handlers = CommandHandlers(RunStore.from_settings(Settings(database_url=database_url)))
+    handlers = _handlers(database_url)
     probe_run = StartRun(site_id=probe, account_id=account, run_id=str(uuid.uuid4()))
     assert handlers.handle(probe_run).outcome == "accepted"
     with psycopg.connect(database_url) as conn:

@@ -11,6 +11,7 @@ import pytest
 
 from services.pipeline.adapters.ai.offline import OfflineAI
 from services.pipeline.adapters.event_store import RunStore
+from services.pipeline.adapters.planner_sql import PgPlanner
 from services.pipeline.application.commands import CommandHandlers
 from services.pipeline.application.service import PipelineService
 from services.pipeline.application.supervisor import Supervisor
@@ -28,7 +29,7 @@ async def service():
     name = f"automation_test_pauses_{SESSION}"
     url = migrated_database(name)
     store = RunStore.from_settings(Settings(database_url=url))
-    handlers = CommandHandlers(store)
+    handlers = CommandHandlers(store, PgPlanner(store))
     worker = RunWorker(store, handlers, OfflineAI())
     supervisor = Supervisor(worker.execute, worker.fail)
     yield url, store, PipelineService(handlers, supervisor), supervisor

@@ -1,4 +1,4 @@
-"""The API's one error mapping (services/api/errors.py), on a bare app with a few test routes.
+"""The API's one error mapping (services/api/entrypoints/errors.py), on a bare app with a few test routes.
 
 An unexpected exception cannot be provoked legitimately on the running API, so the 500
 answer is checked here: the contract's error body, and no trace of the exception."""
@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
 
-from services.api.errors import ApiError, install_error_handlers
+from services.api.entrypoints.errors import ApiError, install_error_handlers
 
 pytestmark = pytest.mark.unit
 SECRET = "secret-internal-detail-xyz"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.api.app import create_app
+from services.api.entrypoints.app import create_app
 from shared.infra.settings import Settings
 
 pytestmark = pytest.mark.unit

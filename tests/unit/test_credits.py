@@ -1,4 +1,4 @@
-"""Unit tests of services/pipeline/domain/credits.py."""
+"""Unit tests of shared/credits.py and the stage registry it prices."""
 
 from __future__ import annotations
 
@@ -10,22 +10,46 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.pipeline.domain.credits import (
-    CREDITS_PER_UNIT,
+from shared.credits import (
     IMAGE_CREDITS,
     TOKENS_PER_CREDIT,
     Estimate,
     batch_cost_estimate,
-    PendingCounts,
     credits_for_images,
     credits_for_text_call,
-    estimate,
     is_sufficient,
     projected_units,
+    quote,
     required_credits,
 )
+from shared.credits import estimate as estimate_by_stage
+from shared.stages import STAGES
 
 pytestmark = pytest.mark.unit
+
+
+@dataclasses.dataclass(frozen=True)
+class PendingCounts:
+    """Pending items of stages 1..6 by what they are (CONTRACT §4 'input')."""
+
+    keywords: int = 0
+    clusters: int = 0
+    ideas: int = 0
+    tasks: int = 0
+    content: int = 0
+    images: int = 0
+
+    def by_stage(self) -> dict[int, int]:
+        return {stage: getattr(self, field.name) for stage, field in enumerate(dataclasses.fields(self), start=1)}
+
+
+def estimate(pending: PendingCounts, stage_1_batch_size: object) -> Estimate:
+    return estimate_by_stage(pending.by_stage(), {1: stage_1_batch_size})  # type: ignore[dict-item]
+
+
+def units(pending: PendingCounts, stage_1_batch_size: int) -> dict[int, int]:
+    return projected_units(pending.by_stage(), {1: stage_1_batch_size})
+
 
 COUNT_FIELDS = [field.name for field in dataclasses.fields(PendingCounts)]
 
@@ -40,7 +64,7 @@ batch_sizes = st.integers(1, 500)
 def test_constants() -> None:
     assert TOKENS_PER_CREDIT == 1000
     assert IMAGE_CREDITS == 3
-    assert dict(CREDITS_PER_UNIT) == {1: 1, 2: 1, 3: 0, 4: 2, 5: 1, 6: 3, 7: 0}
+    assert {s.number: s.credits_per_unit for s in STAGES} == {1: 1, 2: 1, 3: 0, 4: 2, 5: 1, 6: 3, 7: 0}
 
 
 @pytest.mark.parametrize(
@@ -72,21 +96,14 @@ def test_charges_refuse_bad_counts(bad: object) -> None:
         credits_for_images(bad)  # type: ignore[arg-type]
 
 
-# --- PendingCounts ------------------------------------------------------------------------------
-
-
-def test_pending_counts_default_to_zero_and_are_frozen() -> None:
-    pending = PendingCounts()
-    assert all(getattr(pending, name) == 0 for name in COUNT_FIELDS)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        pending.keywords = 1  # type: ignore[misc]
+# --- pending counts ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", COUNT_FIELDS)
 @pytest.mark.parametrize("bad", [-1, True, 2.0, None])
-def test_pending_counts_refuse_bad_values(name: str, bad: object) -> None:
+def test_estimate_refuses_bad_pending_counts(name: str, bad: object) -> None:
     with pytest.raises(ValueError):
-        PendingCounts(**{name: bad})  # type: ignore[arg-type]
+        estimate(PendingCounts(**{name: bad}), 20)  # type: ignore[arg-type]
 
 
 # --- estimate: examples ---------------------------------------------------------------------------
@@ -99,7 +116,7 @@ def test_nothing_pending_costs_nothing() -> None:
 
 def test_keywords_alone_project_the_whole_pipeline() -> None:
     # 42 keywords, batch 20: 3 calls; 9 clusters; 18 ideas, tasks, contents; 54 images.
-    assert projected_units(PendingCounts(keywords=42), 20) == {1: 3, 2: 9, 3: 18, 4: 18, 5: 18, 6: 54, 7: 0}
+    assert units(PendingCounts(keywords=42), 20) == {1: 3, 2: 9, 3: 18, 4: 18, 5: 18, 6: 54, 7: 0}
     result = estimate(PendingCounts(keywords=42), 20)
     assert result.per_stage == {1: 3, 2: 9, 3: 0, 4: 36, 5: 18, 6: 162, 7: 0}
     assert result.total == 228
@@ -108,8 +125,8 @@ def test_keywords_alone_project_the_whole_pipeline() -> None:
 def test_pending_work_at_every_stage_adds_up() -> None:
     pending = PendingCounts(keywords=5, clusters=1, ideas=1, tasks=1, content=1, images=1)
     # s1 = 1 call; s2 = 1 + 1 = 2; s3 = 1 + 4 = 5; s4 = 1 + 5 = 6; s5 = 1 + 6 = 7; s6 = 1 + 21 = 22
-    assert projected_units(pending, 1) == {1: 5, 2: 2, 3: 5, 4: 6, 5: 7, 6: 22, 7: 0}
-    assert projected_units(pending, 5)[1] == 1
+    assert units(pending, 1) == {1: 5, 2: 2, 3: 5, 4: 6, 5: 7, 6: 22, 7: 0}
+    assert units(pending, 5)[1] == 1
     result = estimate(pending, 5)
     assert result.per_stage == {1: 1, 2: 2, 3: 0, 4: 12, 5: 7, 6: 66, 7: 0}
     assert result.total == 88
@@ -188,9 +205,9 @@ def test_whole_batches_of_a_stage_add_up_to_its_estimate(pending: PendingCounts,
     full, rest = divmod(pending.keywords, batch)
     batches = [batch] * full + ([rest] if rest else [])
     assert sum(batch_cost_estimate(1, size) for size in batches) == estimate(pending, batch).per_stage[1]
-    units = projected_units(pending, batch)
+    projected = units(pending, batch)
     for stage in (2, 3, 4, 5, 6, 7):
-        assert batch_cost_estimate(stage, units[stage]) == estimate(pending, batch).per_stage[stage]
+        assert batch_cost_estimate(stage, projected[stage]) == estimate(pending, batch).per_stage[stage]
 
 
 # --- required credits and sufficiency ---------------------------------------------------------------
@@ -239,10 +256,9 @@ def test_sufficiency_boundary() -> None:
 
 
 def test_quote_applies_the_estimate_and_the_margin_once_for_everyone() -> None:
-    from services.pipeline.domain.credits import quote
-
-    offer = quote({1: 10, 6: 2}, 5, available=40)
+    config = {key: 5 for key in ("stage_1_batch_size", "stage_2_batch_size", "stage_3_batch_size")}
+    offer = quote({1: 10, 6: 2}, config, available=40)
     assert offer.estimate == estimate(PendingCounts(keywords=10, images=2), 5)
     assert offer.required == required_credits(offer.estimate.total)
     assert offer.sufficient == (40 >= offer.required)
-    assert quote({}, 20, available=0).sufficient  # nothing pending costs nothing
+    assert quote({}, {"stage_1_batch_size": 20}, available=0).sufficient  # nothing pending costs nothing

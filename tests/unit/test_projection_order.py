@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from services.projector.writer import next_in_line
+from services.projector.domain.sequence import next_in_line
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""Unit tests of services/scheduler/domain/schedule.py."""
+"""Unit tests of shared/schedule.py, the schedule rule."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.scheduler.domain.schedule import (
+from shared.schedule import (
     FREQUENCIES,
     ScheduleSpec,
     is_due,

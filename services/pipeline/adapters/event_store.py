@@ -17,10 +17,10 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from services.pipeline.application.ports import SideWrite
 from services.pipeline.domain.errors import InsufficientCredits
 from shared.infra.settings import Settings
 
-SideWrite = tuple[str, Sequence[Any] | dict[str, Any]]
 CREDIT_CONSTRAINTS = frozenset({"credits_not_negative", "reservations_covered"})
 
 

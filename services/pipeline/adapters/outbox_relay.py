@@ -12,40 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any, Awaitable, Callable
-from uuid import NAMESPACE_URL, uuid5
 
 import asyncpg
 
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.domain.run import RunEvent, RunStarted
+from shared.events.events import envelope
 
 log = logging.getLogger(__name__)
 RELAY_LOCK_KEY = 7_241_002
 RELAY_NAME = "kafka"
 BATCH = 500
 Publish = Callable[[dict[str, Any], str], Awaitable[Any]]  # (envelope, key) -> ack future
-
-
-def event_id(run_id: str, sequence: int) -> str:
-    """Stable across republishing, so consumers can deduplicate."""
-    return str(uuid5(NAMESPACE_URL, f"automation/run/{run_id}/{sequence}"))
-
-
-def envelope(event: Any, site_id: str, account_id: str) -> dict[str, Any]:
-    run_id = str(event.originator_id)
-    return {
-        "event_id": event_id(run_id, event.originator_version),
-        "type": type(event).__name__,
-        "run_id": run_id,
-        "site_id": site_id,
-        "account_id": account_id,
-        "sequence": event.originator_version,
-        "occurred_at": event.occurred_at,
-        "schema_version": 1,
-        "data": event.data,
-        "hash": event.hash,
-        "prev_hash": event.prev_hash,
-    }
 
 
 class OutboxRelay:

@@ -2,7 +2,7 @@
 
 Adapters live in ``services/pipeline/adapters/ai/`` (``offline`` and ``openai``).
 Every call returns its result together with the usage it incurred, so the
-stage can turn usage into credits (see ``services/pipeline/domain/credits.py``).
+stage can turn usage into credits (see ``shared/credits.py``).
 """
 
 from __future__ import annotations

@@ -6,29 +6,28 @@ it causes, so a redelivered command finds its decision and changes nothing.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from types import ModuleType
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Sequence
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from services.pipeline.adapters import planner_sql
-from services.pipeline.adapters.event_store import RunStore, SideWrite
-from services.pipeline.domain.credits import quote
-from services.pipeline.domain.errors import DomainError, InsufficientCredits, InvalidTransition, RunActive
+from services.pipeline.application.ports import Planner, RunStore, SideWrite
+from services.pipeline.application.retry import retry_on_conflict
+from services.pipeline.domain.errors import (
+    DomainError, InsufficientCredits, InvalidTransition, RunActive, UnknownRun, UnknownSite,
+)
 from services.pipeline.domain.run import AutomationRun
 from services.pipeline.domain.site_slot import SiteSlot, slot_id
-from shared.events.commands import CancelRun, Command, PauseRun, ResumeRun, StartRun
+from shared.credits import quote
+from shared.events.commands import CancelRun, Command, Outcome, PauseRun, ResumeRun, StartRun
+from shared.stages import BATCH_SIZE_KEYS
 
 Clock = Callable[[], datetime]
-CONFIG_KEYS = (
-    "stage_1_batch_size", "stage_2_batch_size", "stage_3_batch_size", "stage_4_batch_size",
-    "stage_5_batch_size", "stage_6_batch_size", "within_stage_delay", "between_stage_delay",
-)
+# What a run keeps of the site's config, fixed for its whole life.
+CONFIG_KEYS = (*BATCH_SIZE_KEYS, "within_stage_delay", "between_stage_delay")
 
 
 def utcnow() -> datetime:
@@ -37,29 +36,29 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class Decision:
-    outcome: str  # accepted | rejected | duplicate
+    outcome: Outcome
     error_code: str | None = None
     message: str = ""
 
 
 class CommandHandlers:
-    def __init__(self, store: RunStore, sql: ModuleType = planner_sql, clock: Clock = utcnow) -> None:
+    def __init__(self, store: RunStore, planner: Planner, clock: Clock = utcnow) -> None:
         self.store = store
-        self.sql = sql  # the SQL dialect of the store's database (planner_sql: PostgreSQL)
+        self.planner = planner
         self.clock = clock
 
     def handle(self, command: Command) -> Decision:
         if self._decided(command):
-            return Decision("duplicate")
+            return Decision(Outcome.DUPLICATE)
         try:
             return self._decide(command)
         except DomainError as error:
             details = _details(error)
             self._reject(command, error.code, details)
-            return Decision("rejected", error.code, str(error))
+            return Decision(Outcome.REJECTED, error.code, str(error))
         except IntegrityError:
             if self._decided(command):  # decided meanwhile: a redelivery, or withdrawn by its sender
-                return Decision("duplicate")
+                return Decision(Outcome.DUPLICATE)
             raise
 
     def refuse(self, command: Command, code: str) -> None:
@@ -67,12 +66,11 @@ class CommandHandlers:
         self._reject(command, code, {})
 
     def _decided(self, command: Command) -> bool:
-        with self.store.cursor() as cur:
-            return self.sql.command_outcome(cur, command.command_id) is not None
+        return self.planner.command_outcome(command.command_id) is not None
 
     def _decide(self, command: Command) -> Decision:
         if isinstance(command, StartRun):
-            return self._retry_on_conflict(lambda: self._start(command))
+            return retry_on_conflict(lambda: self._start(command))
         if isinstance(command, PauseRun):
             return self._control(command, lambda run, now: run.pause("user", now))
         if isinstance(command, ResumeRun):
@@ -81,21 +79,12 @@ class CommandHandlers:
             return self._control(command, lambda run, now: run.cancel("user", now))
         raise TypeError(f"unknown command {command!r}")
 
-    def _retry_on_conflict(self, attempt: Callable[[], Decision], tries: int = 5) -> Decision:
-        for _ in range(tries - 1):
-            try:
-                return attempt()
-            except IntegrityError:
-                continue  # another writer won the race; decide again on fresh state
-        return attempt()
-
     def _start(self, command: StartRun) -> Decision:
-        with self.store.cursor(commit=True) as cur:
-            inputs = self.sql.admission_inputs(cur, command.site_id, command.account_id)
+        inputs = self.planner.admission_inputs(command.site_id, command.account_id)
         if inputs is None:
             raise UnknownSite(command.site_id)
-        config = {key: inputs["config"][key] for key in CONFIG_KEYS}
-        offer = quote(inputs["pending"], config["stage_1_batch_size"], inputs["credits"] - inputs["reserved"])
+        config = {key: inputs.config[key] for key in CONFIG_KEYS}
+        offer = quote(inputs.pending, config, inputs.available)
         estimated, required = offer.estimate.total, offer.required
         slot = self._slot(command.site_id)
         slot.admit(command.run_id)
@@ -107,16 +96,16 @@ class CommandHandlers:
             estimated_credits=estimated, now=self.clock(),
         )
         writes = [
-            self.sql.note_run_started(command.site_id, run.started_at),
-            self.sql.reserve(command.account_id, command.run_id, required),
-            self.sql.set_run_status(command.run_id, command.site_id, command.account_id, "running"),
-            *self.sql.log_command(command, "accepted"),
+            self.planner.note_run_started(command.site_id, run.started_at),
+            self.planner.reserve(command.account_id, command.run_id, required),
+            self.planner.set_run_status(command.run_id, command.site_id, command.account_id, "running"),
+            *self.planner.log_command(command, Outcome.ACCEPTED),
         ]
         try:
             self.store.save_with(slot, run, side_writes=writes)
         except InsufficientCredits:
             raise InsufficientCredits(required, self._available(command.account_id)) from None
-        return Decision("accepted")
+        return Decision(Outcome.ACCEPTED)
 
     def _control(self, command: Command, transition: Callable[[AutomationRun, datetime], None]) -> Decision:
         def attempt() -> Decision:
@@ -125,23 +114,23 @@ class CommandHandlers:
             except AggregateNotFoundError:
                 raise UnknownRun(command.run_id) from None
             transition(run, self.clock())
-            aggregates, writes = self.finish(run, extra=self.sql.log_command(command, "accepted"))
+            aggregates, writes = self.finish(run, extra=self.planner.log_command(command, Outcome.ACCEPTED))
             self.store.save_with(*aggregates, side_writes=writes)
-            return Decision("accepted")
+            return Decision(Outcome.ACCEPTED)
 
-        return self._retry_on_conflict(attempt)
+        return retry_on_conflict(attempt)
 
     def finish(
-        self, run: AutomationRun, extra: list[SideWrite] = ()
+        self, run: AutomationRun, extra: Sequence[SideWrite] = ()
     ) -> tuple[list[object], list[SideWrite]]:
         """The aggregates and side-writes that go with a run's new status."""
-        writes = [self.sql.set_run_status(run.run_id, run.site_id, run.account_id, run.status), *extra]
+        writes = [self.planner.set_run_status(run.run_id, run.site_id, run.account_id, run.status), *extra]
         aggregates: list = [run]
         if run.status in ("completed", "cancelled", "failed"):
             slot = self.store.get(slot_id(run.site_id))
             slot.release(run.run_id)
             aggregates.append(slot)
-            writes.append(self.sql.release(run.run_id))
+            writes.append(self.planner.release(run.run_id))
         return aggregates, writes
 
     def _slot(self, site_id: str) -> SiteSlot:
@@ -151,31 +140,14 @@ class CommandHandlers:
             return SiteSlot(site_id=site_id)
 
     def _available(self, account_id: str) -> int:
-        with self.store.cursor() as cur:
-            # A refused run holds no reservation, so this is the account's free balance.
-            return self.sql.available_credits(cur, account_id, "")
+        # A refused run holds no reservation, so this is the account's free balance.
+        return self.planner.available_credits(account_id, "")
 
     def _reject(self, command: Command, code: str, details: dict) -> None:
         try:
-            with self.store.cursor(commit=True) as cur:
-                for statement, params in self.sql.log_command(command, "rejected", code, json.dumps(details)):
-                    cur.execute(statement, params)
+            self.planner.execute(self.planner.log_command(command, Outcome.REJECTED, code, details))
         except IntegrityError:
             pass  # a redelivery of this command was decided meanwhile
-
-
-class UnknownSite(DomainError):
-    code = "not_found"
-
-    def __init__(self, site_id: str) -> None:
-        super().__init__(f"site {site_id} does not exist for this account")
-
-
-class UnknownRun(DomainError):
-    code = "not_found"
-
-    def __init__(self, run_id: str) -> None:
-        super().__init__(f"run {run_id} does not exist")
 
 
 def _details(error: DomainError) -> dict:

@@ -7,7 +7,7 @@ import logging
 
 from services.pipeline.application.commands import CommandHandlers, Decision
 from services.pipeline.application.supervisor import Supervisor
-from shared.events.commands import CancelRun, Command, PauseRun, ResumeRun, StartRun
+from shared.events.commands import CancelRun, Command, Outcome, PauseRun, ResumeRun, StartRun
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +24,9 @@ class PipelineService:
         elif isinstance(command, PauseRun):
             self.supervisor.request_stop(command.run_id, "pause")
         decision = await asyncio.to_thread(self.handlers.handle, command)
-        if decision.outcome == "accepted" and isinstance(command, (StartRun, ResumeRun)):
+        if decision.outcome is Outcome.ACCEPTED and isinstance(command, (StartRun, ResumeRun)):
             self.supervisor.launch(command.run_id)
-        elif isinstance(command, PauseRun) and decision.outcome != "accepted":
+        elif isinstance(command, PauseRun) and decision.outcome is not Outcome.ACCEPTED:
             # Refused, or a redelivery of a pause decided before: this worker carries on
             # (a run that really is paused stops by itself on its next write).
             self.supervisor.withdraw_stop(command.run_id)

@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from types import ModuleType
 from typing import Any, Callable
 from uuid import UUID, uuid4
 
-from eventsourcing.persistence import IntegrityError
-
-from services.pipeline.adapters.event_store import RunStore, SideWrite
 from services.pipeline.application.ai_port import AIProvider
 from services.pipeline.application.commands import Clock, CommandHandlers, utcnow
-from services.pipeline.application.stage_work import STAGE_WORK, BatchOutcome, StageContext
-from services.pipeline.domain.credits import batch_cost_estimate
+from services.pipeline.application.ports import Planner, RunStore, SideWrite
+from services.pipeline.application.retry import retry_on_conflict
+from services.pipeline.application.stage_work import STAGE_WORK, BatchOutcome, StageContext, StageWork
 from services.pipeline.domain.errors import InsufficientCredits, InvalidTransition
 from services.pipeline.domain.run import AutomationRun
-from services.pipeline.domain.stages import AI_STAGES, LAST_STAGE
+from shared.credits import batch_cost_estimate
+from shared.stages import LAST_STAGE
 
 log = logging.getLogger(__name__)
-REVIEW_BATCH_SIZE = 50
 MAX_REFUSALS = 5  # consecutive refused writes before the run is given up as broken
 
 
@@ -61,7 +58,7 @@ class RunWorker:
     def __init__(self, store: RunStore, handlers: CommandHandlers, ai: AIProvider, clock: Clock = utcnow) -> None:
         self.store = store
         self.handlers = handlers
-        self.sql = handlers.sql
+        self.planner: Planner = handlers.planner
         self.ai = ai
         self.clock = clock
 
@@ -105,14 +102,14 @@ class RunWorker:
     async def _run_stage(self, run: AutomationRun, stage: int, stop: StopFlag) -> bool:
         """Returns True when the stage completed, False when the run stopped in it."""
         run_id, site_id = run.run_id, run.site_id
-        total = await self._read(self.sql.count_pending, site_id, run_id, stage)
+        total = await self._read(self.planner.count_pending, site_id, run_id, stage)
         await self._commit(run_id, lambda r: r.start_stage(stage, total, self.clock()))
-        size = run.config.get(f"stage_{stage}_batch_size", REVIEW_BATCH_SIZE)
-        context = StageContext(run_id, site_id, self.ai, self.sql,
-                               lambda: self._read(self.sql.existing_clusters, site_id))
+        entry = STAGE_WORK[stage]
+        size = entry.stage.batch_size(run.config)
+        context = self._context(run, entry)
         first = True
         while not stop.requested:
-            items = await self._read(self.sql.load_batch, site_id, run_id, stage, size)
+            items = await self._read(self.planner.load_batch, site_id, run_id, stage, size)
             if not items:
                 await self._commit(run_id, lambda r: r.complete_stage(stage, self.clock()))
                 return True
@@ -121,23 +118,29 @@ class RunWorker:
                 if stop.requested:
                     return False
             first = False
-            if stage in AI_STAGES and not await self._can_afford(run, stage, len(items)):
+            # Only AI calls cost credits, so only stages that make them can run short.
+            if entry.ai_method and not await self._can_afford(run, stage, len(items)):
                 await self._pause_for_credits(run_id)
                 return False
             listed = [{"id": i["id"], "title": str(i.get("title", ""))[:200]} for i in items]
             batch_id = uuid4().hex
             await self._commit(run_id, lambda r: r.start_batch(stage, listed, batch_id, self.clock()))
-            outcome = await STAGE_WORK[stage](context, items)
+            outcome = await entry.work(context, items)
             try:
                 await self._commit(run_id, lambda r: _record_batch(r, batch_id, stage, outcome, self.clock()),
-                                   lambda r: _batch_writes(self.sql, r, batch_id, stage, outcome))
+                                   lambda r: _batch_writes(self.planner, r, batch_id, stage, outcome))
             except InsufficientCredits:
                 await self._pause_for_credits(run_id)
                 return False
         return False
 
+    def _context(self, run: AutomationRun, entry: StageWork) -> StageContext:
+        ask = getattr(self.ai, entry.ai_method) if entry.ai_method else None
+        return StageContext(run.run_id, run.site_id, entry.number, self.planner, ask,
+                            lambda: self._read(self.planner.existing_clusters, run.site_id))
+
     async def _can_afford(self, run: AutomationRun, stage: int, items: int) -> bool:
-        available = await self._read(self.sql.available_credits, run.account_id, run.run_id)
+        available = await self._read(self.planner.available_credits, run.account_id, run.run_id)
         return available >= batch_cost_estimate(stage, items)
 
     async def _pause_for_credits(self, run_id: str) -> None:
@@ -150,11 +153,7 @@ class RunWorker:
         return await asyncio.to_thread(self.store.get, UUID(run_id))
 
     async def _read(self, query: Callable[..., Any], *args: Any) -> Any:
-        def read() -> Any:
-            with self.store.cursor() as cur:
-                return query(cur, *args)
-
-        return await asyncio.to_thread(read)
+        return await asyncio.to_thread(query, *args)
 
     async def _commit(
         self,
@@ -163,23 +162,18 @@ class RunWorker:
         writes: Callable[[AutomationRun], list[SideWrite]] = lambda run: [],
     ) -> None:
         def attempt() -> None:
-            for remaining in range(4, -1, -1):
-                run = self.store.get(UUID(run_id))
-                status = run.status
-                mutate(run)
-                extra = writes(run)
-                if run.status != status:
-                    aggregates, extra = self.handlers.finish(run, extra)
-                else:
-                    aggregates = [run]
-                try:
-                    self.store.save_with(*aggregates, side_writes=extra)
-                    return
-                except IntegrityError:
-                    if not remaining:
-                        raise  # someone keeps writing this run: let the supervisor retry later
+            run = self.store.get(UUID(run_id))
+            status = run.status
+            mutate(run)
+            extra = writes(run)
+            if run.status != status:
+                aggregates, extra = self.handlers.finish(run, extra)
+            else:
+                aggregates = [run]
+            self.store.save_with(*aggregates, side_writes=extra)
 
-        await asyncio.to_thread(attempt)
+        # A conflict that outlasts the retries goes to the supervisor, which tries again later.
+        await asyncio.to_thread(retry_on_conflict, attempt)
 
 
 def _record_batch(run: AutomationRun, batch_id: str, stage: int, outcome: BatchOutcome, now: Any) -> None:
@@ -190,10 +184,10 @@ def _record_batch(run: AutomationRun, batch_id: str, stage: int, outcome: BatchO
     )
 
 
-def _batch_writes(sql: ModuleType, run: AutomationRun, batch_id: str, stage: int,
+def _batch_writes(planner: Planner, run: AutomationRun, batch_id: str, stage: int,
                   outcome: BatchOutcome) -> list[SideWrite]:
     writes = list(outcome.writes)
     if outcome.credits:
         # Keyed by the batch: the same batch can never be debited twice.
-        writes.append(sql.debit(run.account_id, run.run_id, stage, outcome.credits, f"{run.run_id}:batch:{batch_id}"))
+        writes.append(planner.debit(run.account_id, run.run_id, stage, outcome.credits, f"{run.run_id}:batch:{batch_id}"))
     return writes

@@ -33,3 +33,17 @@ class InsufficientCredits(DomainError):
         self.required = required
         self.available = available
         super().__init__(f"this needs {required} credits and {available} are available")
+
+
+class UnknownSite(DomainError):
+    code = "not_found"
+
+    def __init__(self, site_id: str) -> None:
+        super().__init__(f"site {site_id} does not exist for this account")
+
+
+class UnknownRun(DomainError):
+    code = "not_found"
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id} does not exist")

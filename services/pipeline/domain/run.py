@@ -1,4 +1,4 @@
-"""The event-sourced AutomationRun: one run of the seven stages for one site.
+"""The event-sourced AutomationRun: one run of the stages (shared/stages.py) for one site.
 
 Every transition is an event that also extends the run's hash chain, so the
 audit trail is tamper-evident from the moment it is recorded. State holds only
@@ -15,7 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from services.pipeline.domain.errors import InvalidTransition
-from services.pipeline.domain.stages import LAST_STAGE, stage_name
+from shared.stages import FIRST_STAGE, LAST_STAGE, next_stage, stage_name
 from shared.events.hashchain import GENESIS_HASH, chain_hash
 
 
@@ -107,7 +107,7 @@ class AutomationRun(Aggregate):
         self.config: dict[str, Any] = data["config"]
         self.reserved_credits: int = data["reserved_credits"]
         self.status = "running"
-        self.current_stage = 1
+        self.current_stage = FIRST_STAGE
         self.started_at = occurred_at
         self.paused_at: str | None = None
         self.resumed_at: str | None = None
@@ -260,8 +260,7 @@ class AutomationRun(Aggregate):
 
     def _on_StageCompleted(self, data: dict, at: str) -> None:
         self.stage_results[str(data["stage"])] = dict(data)
-        if data["stage"] < LAST_STAGE:
-            self.current_stage = data["stage"] + 1
+        self.current_stage = next_stage(data["stage"]) or self.current_stage
 
     def _on_RunPaused(self, data: dict, at: str) -> None:
         self.status = "paused"

@@ -10,13 +10,11 @@ import asyncpg
 
 from services.scheduler.application.ports import ScheduledConfig, SlotClaim
 
-# Disabled configs are read only while their next_run_at still needs clearing.
 _CONFIGS = """
-SELECT c.site_id, s.account_id, c.is_enabled, c.frequency, c.scheduled_time, c.next_run_at,
-       c.schedule_changed_at,
+SELECT c.site_id, s.account_id, c.is_enabled, c.frequency, c.scheduled_time, c.schedule_changed_at,
        (SELECT max(slot_start) FROM schedule_slots t WHERE t.site_id = c.site_id) AS last_slot_taken
 FROM automation_config c JOIN sites s ON s.id = c.site_id
-WHERE c.is_enabled OR c.next_run_at IS NOT NULL
+WHERE c.is_enabled
 ORDER BY c.site_id
 """
 
@@ -37,13 +35,6 @@ ON CONFLICT (site_id, slot_start) DO NOTHING
 RETURNING outcome, (SELECT run_id FROM active) AS active_run_id
 """
 
-# Guarded by the fields next_run_at derives from: a config edited since the tick read it
-# keeps the API's value until the next tick.
-_NEXT_RUN = """
-UPDATE automation_config SET next_run_at = $2
-WHERE site_id = $1 AND is_enabled = $3 AND frequency = $4 AND scheduled_time = $5
-"""
-
 
 class PgScheduleRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
@@ -62,9 +53,3 @@ class PgScheduleRepository:
                 yield SlotClaim("taken")
                 return
             yield SlotClaim(row["outcome"], row["active_run_id"])
-
-    async def set_next_run_at(self, config: ScheduledConfig, next_run_at: datetime | None) -> None:
-        await self.pool.execute(
-            _NEXT_RUN, config.site_id, next_run_at,
-            config.is_enabled, config.frequency, config.scheduled_time,
-        )

@@ -1,4 +1,4 @@
-"""What a scheduler tick needs from the outside world: a clock, config and slot storage, a bus."""
+"""What a scheduler tick needs from the outside world: a clock, configs and slot claims, a bus."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ class ScheduledConfig:
     is_enabled: bool
     frequency: str
     scheduled_time: str
-    next_run_at: datetime | None
     last_slot_taken: datetime | None  # the latest slot any scheduler has claimed for the site
     schedule_changed_at: datetime | None = None  # slots before it are not due
 
@@ -34,7 +33,7 @@ class SlotClaim:
 
 class ScheduleRepository(Protocol):
     async def configs(self) -> list[ScheduledConfig]:
-        """Enabled configs, and disabled ones whose next_run_at still needs clearing."""
+        """The enabled configs."""
 
     def claim(self, site_id: str, slot: datetime, run_id: str) -> AsyncContextManager[SlotClaim]:
         """Take the slot, once across all schedulers; commit on a clean exit, roll back on error.
@@ -43,9 +42,6 @@ class ScheduleRepository(Protocol):
         `skipped_active`: the site had another running or paused run; recorded as such.
         `started`: recorded with `run_id` (the pipeline sets last_run_at once it admits the run).
         """
-
-    async def set_next_run_at(self, config: ScheduledConfig, next_run_at: datetime | None) -> None:
-        """Store next_run_at, unless the config changed since it was read (the next tick will)."""
 
 
 class CommandPublisher(Protocol):

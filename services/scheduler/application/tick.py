@@ -1,4 +1,7 @@
-"""One scheduler tick: start the due scheduled runs and keep next_run_at true.
+"""One scheduler tick: start the due scheduled runs.
+
+``next_run_at`` is not the tick's to keep: it is derived from the same rule
+(``shared/schedule.py``) whenever the config is read.
 
 Safety across replicas and crashes
 ----------------------------------
@@ -20,7 +23,7 @@ from uuid import NAMESPACE_URL, uuid5
 from services.scheduler.application.ports import (
     Clock, CommandPublisher, ScheduledConfig, ScheduleRepository,
 )
-from services.scheduler.domain.schedule import FIRE_WINDOW, ScheduleSpec, slot_to_fire, upcoming_slot
+from shared.schedule import FIRE_WINDOW, ScheduleSpec, slot_to_fire
 from shared.events.commands import StartRun
 
 log = logging.getLogger("scheduler")
@@ -67,15 +70,11 @@ class SchedulerTick:
 
     async def _handle(self, config: ScheduledConfig, report: TickReport) -> None:
         if not config.is_enabled:
-            await self._keep_next_run_at(config, None)
             return
         spec = ScheduleSpec(config.frequency, config.scheduled_time)  # type: ignore[arg-type]
-        changed = config.schedule_changed_at
-        slot = slot_to_fire(spec, report.now, config.last_slot_taken, self.window, changed)
+        slot = slot_to_fire(spec, report.now, config.last_slot_taken, self.window, config.schedule_changed_at)
         if slot is not None:
             await self._fire(config, slot, report)
-        taken = slot or config.last_slot_taken
-        await self._keep_next_run_at(config, upcoming_slot(spec, report.now, taken, self.window, changed))
 
     async def _fire(self, config: ScheduledConfig, slot: datetime, report: TickReport) -> None:
         run_id, command_id = scheduled_ids(config.site_id, slot)
@@ -92,7 +91,3 @@ class SchedulerTick:
             log.info("site %s: slot %s skipped, run %s is active",
                      config.site_id, slot.isoformat(), claim.active_run_id)
             report.skipped.append((config.site_id, slot, claim.active_run_id))
-
-    async def _keep_next_run_at(self, config: ScheduledConfig, wanted: datetime | None) -> None:
-        if config.next_run_at != wanted:
-            await self.repo.set_next_run_at(config, wanted)

@@ -1,0 +1,73 @@
+"""The planner port's writes on PostgreSQL: statements for the store to run with the events."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from services.pipeline.application.ports import SideWrite
+from shared.events.commands import Command, Outcome
+
+# Table and column names come from code, never from a request; this is a tripwire, not a filter.
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _name(identifier: str) -> str:
+    if not _IDENTIFIER.fullmatch(identifier):
+        raise ValueError(f"not a plain SQL identifier: {identifier!r}")
+    return identifier
+
+
+def _condition(column: str, value: Any) -> tuple[str, tuple[Any, ...]]:
+    return (f"{_name(column)} IS NULL", ()) if value is None else (f"{_name(column)} = %s", (value,))
+
+
+class PgPlannerWrites:
+    def insert(self, table: str, row: Mapping[str, Any]) -> SideWrite:
+        columns = ", ".join(_name(column) for column in row)
+        placeholders = ", ".join("%s" for _ in row)
+        return f"INSERT INTO {_name(table)} ({columns}) VALUES ({placeholders})", tuple(row.values())
+
+    def update(self, table: str, row_id: str, changes: Mapping[str, Any],
+               when: Mapping[str, Any] | None = None) -> SideWrite:
+        assignments = ", ".join(f"{_name(column)} = %s" for column in changes)
+        conditions = [_condition(column, value) for column, value in (when or {}).items()]
+        where = "".join(f" AND {clause}" for clause, _ in conditions)
+        params = (*changes.values(), row_id, *(p for _, values in conditions for p in values))
+        return f"UPDATE {_name(table)} SET {assignments} WHERE id = %s{where}", params
+
+    def record_failure(self, run_id: str, stage: int, item_id: str) -> SideWrite:
+        return ("INSERT INTO run_item_failures (run_id, stage, item_id) VALUES (%s, %s, %s)"
+                " ON CONFLICT DO NOTHING", (run_id, stage, item_id))
+
+    def debit(self, account_id: str, run_id: str, stage: int, credits: int, entry_key: str) -> SideWrite:
+        return "SELECT debit_credits(%s, %s, %s, %s, %s)", (account_id, run_id, stage, credits, entry_key)
+
+    def reserve(self, account_id: str, run_id: str, credits: int) -> SideWrite:
+        return "SELECT reserve_credits(%s, %s, %s)", (account_id, run_id, credits)
+
+    def release(self, run_id: str) -> SideWrite:
+        return "SELECT release_reservation(%s)", (run_id,)
+
+    def note_run_started(self, site_id: str, started_at: str) -> SideWrite:
+        """The site's ``last_run_at``: when its latest admitted run started, manual or scheduled."""
+        return ("UPDATE automation_config SET last_run_at = %s"
+                " WHERE site_id = %s AND (last_run_at IS NULL OR last_run_at < %s)",
+                (started_at, site_id, started_at))
+
+    def set_run_status(self, run_id: str, site_id: str, account_id: str, status: str) -> SideWrite:
+        return ("INSERT INTO pipeline_runs (run_id, site_id, account_id, status) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (run_id) DO UPDATE SET status = EXCLUDED.status, updated_at = now()",
+                (run_id, site_id, account_id, status))
+
+    def log_command(self, command: Command, outcome: Outcome, error_code: str | None = None,
+                    details: Mapping[str, Any] | None = None) -> list[SideWrite]:
+        return [
+            ("INSERT INTO command_log (command_id, type, site_id, run_id, outcome, error_code, details)"
+             " VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb)",
+             (command.command_id, command.type, command.site_id, command.run_id, str(outcome), error_code,
+              json.dumps(dict(details or {})))),
+            ("SELECT pg_notify('command_outcome', %s)", (command.command_id,)),
+        ]

@@ -1,0 +1,89 @@
+"""What the pipeline's use cases need from storage, as ports; adapters/ implements them.
+
+Reads answer at once. Writes are returned as ``SideWrite`` values, opaque here: the
+run store executes them in the transaction that records the run's events, so a
+batch's outputs, its debit and its events commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from shared.events.commands import Command, Outcome
+
+Item = dict[str, Any]
+SideWrite = tuple[str, Any]
+
+
+@dataclass(frozen=True)
+class AdmissionInputs:
+    """What admission decides on: the site's config, its pending counts, the balance."""
+
+    config: dict[str, Any]
+    pending: dict[int, int]  # by stage number
+    credits: int
+    reserved: int
+
+    @property
+    def available(self) -> int:
+        return self.credits - self.reserved
+
+
+class RunStore(Protocol):
+    """The event store of the AutomationRun and SiteSlot aggregates."""
+
+    def get(self, aggregate_id: UUID) -> Any: ...
+
+    def save_with(self, *aggregates: Any, side_writes: Sequence[SideWrite] = ()) -> None:
+        """Save atomically with the writes; a breached credit check raises InsufficientCredits."""
+
+
+class PlannerReads(Protocol):
+    def count_pending(self, site_id: str, run_id: str, stage: int) -> int: ...
+
+    def load_batch(self, site_id: str, run_id: str, stage: int, limit: int) -> list[Item]:
+        """The stage's next pending items, oldest first, less those that failed in this run."""
+
+    def existing_clusters(self, site_id: str) -> list[Item]: ...
+
+    def available_credits(self, account_id: str, run_id: str) -> int:
+        """What the run may still spend: the account's free balance plus its own reservation."""
+
+    def command_outcome(self, command_id: str) -> str | None: ...
+
+    def admission_inputs(self, site_id: str, account_id: str) -> AdmissionInputs | None:
+        """None when the site is not the account's."""
+
+    def execute(self, writes: Sequence[SideWrite]) -> None:
+        """Commit writes that go with no event (a refused command's decision)."""
+
+
+class PlannerWrites(Protocol):
+    def insert(self, table: str, row: Mapping[str, Any]) -> SideWrite: ...
+
+    def update(self, table: str, row_id: str, changes: Mapping[str, Any],
+               when: Mapping[str, Any] | None = None) -> SideWrite:
+        """Change one row, only while its columns still hold ``when`` (None: IS NULL)."""
+
+    def record_failure(self, run_id: str, stage: int, item_id: str) -> SideWrite: ...
+
+    def debit(self, account_id: str, run_id: str, stage: int, credits: int, entry_key: str) -> SideWrite: ...
+
+    def reserve(self, account_id: str, run_id: str, credits: int) -> SideWrite: ...
+
+    def release(self, run_id: str) -> SideWrite: ...
+
+    def note_run_started(self, site_id: str, started_at: str) -> SideWrite: ...
+
+    def set_run_status(self, run_id: str, site_id: str, account_id: str, status: str) -> SideWrite: ...
+
+    def log_command(self, command: Command, outcome: Outcome, error_code: str | None = None,
+                    details: Mapping[str, Any] | None = None) -> list[SideWrite]:
+        """Record how a command was decided, and wake whoever waits for that decision."""
+
+
+class Planner(PlannerReads, PlannerWrites, Protocol):
+    """The planner and writer tables, and the pipeline's bookkeeping beside them."""

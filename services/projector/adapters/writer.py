@@ -1,0 +1,75 @@
+"""The read models in PostgreSQL (asyncpg): run_view, run_events, run_log_lines.
+
+The projector and the replay both write through ``project``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.projector.application.project import apply
+
+_VIEW_COLUMNS = (
+    "run_id", "site_id", "account_id", "trigger_type", "status", "current_stage", "started_at",
+    "paused_at", "resumed_at", "cancelled_at", "completed_at", "total_credits_used",
+    "error_message", "pause_reason", "stage_results", "processing",
+)
+_TIME_COLUMNS = {"started_at", "paused_at", "resumed_at", "cancelled_at", "completed_at"}
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _row_to_view(row: asyncpg.Record) -> dict[str, Any]:
+    view = {column: row[column] for column in _VIEW_COLUMNS}
+    for column in _TIME_COLUMNS:
+        view[column] = view[column].isoformat().replace("+00:00", "Z") if view[column] else None
+    return view
+
+
+async def project(conn: asyncpg.Connection, events: list[dict[str, Any]]) -> int:
+    """Apply a batch of events in one transaction; returns how many were new."""
+    async with conn.transaction():
+        return await apply(PgReadModels(conn), events)
+
+
+class PgReadModels:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def view(self, run_id: str) -> tuple[dict[str, Any] | None, int]:
+        row = await self.conn.fetchrow("SELECT * FROM run_view WHERE run_id = $1 FOR UPDATE", run_id)
+        return (_row_to_view(row), row["last_sequence"]) if row else (None, 0)
+
+    async def save(self, view: dict[str, Any], events: list[dict[str, Any]], lines: list[str]) -> None:
+        await _save_view(self.conn, view, events[-1]["sequence"])
+        await self.conn.executemany(_INSERT_EVENT, [_event_row(e) for e in events])
+        await self.conn.executemany(_INSERT_LINE, [(e["run_id"], e["sequence"], line) for e, line in zip(events, lines)])
+
+
+_INSERT_EVENT = (
+    "INSERT INTO run_events (run_id, sequence, event_id, type, occurred_at, data, hash, prev_hash)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+)
+_INSERT_LINE = "INSERT INTO run_log_lines (run_id, sequence, line_no, line) VALUES ($1, $2, 0, $3)"
+
+
+def _event_row(event: dict[str, Any]) -> tuple[Any, ...]:
+    return (event["run_id"], event["sequence"], event["event_id"], event["type"],
+            _parse_time(event["occurred_at"]), event["data"], event["hash"], event["prev_hash"])
+
+
+async def _save_view(conn: asyncpg.Connection, view: dict[str, Any], sequence: int) -> None:
+    values = [_parse_time(view[c]) if c in _TIME_COLUMNS else view[c] for c in _VIEW_COLUMNS]
+    columns = ", ".join((*_VIEW_COLUMNS, "last_sequence"))
+    placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 2))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_VIEW_COLUMNS[1:], "last_sequence"))
+    await conn.execute(
+        f"INSERT INTO run_view ({columns}) VALUES ({placeholders})"
+        f" ON CONFLICT (run_id) DO UPDATE SET {updates}",
+        *values, sequence,
+    )

@@ -1,0 +1,42 @@
+"""Applies a batch of run events to the read models: each event once, in order, per run.
+
+The caller runs it in one transaction, so each view and the last sequence it reflects
+are written together: a redelivered event is recognised and skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from services.projector.domain.sequence import next_in_line
+from shared.events.run_view import View, evolve, log_line
+
+Event = dict[str, Any]
+
+
+class ReadModels(Protocol):
+    async def view(self, run_id: str) -> tuple[View | None, int]:
+        """The run's view (None before RunStarted) and the last sequence it reflects,
+        held against other writers until the transaction ends."""
+
+    async def save(self, view: View, events: list[Event], lines: list[str]) -> None:
+        """The view as of the last of ``events``, those events, and one log line for each."""
+
+
+async def apply(models: ReadModels, events: list[Event]) -> int:
+    """Returns how many events were new. Each run's view is read once and written once."""
+    by_run: dict[str, list[Event]] = {}
+    for event in events:
+        by_run.setdefault(event["run_id"], []).append(event)
+    applied = 0
+    for run_id, run_events in by_run.items():
+        view, last = await models.view(run_id)
+        fresh = next_in_line(last, run_events)
+        if fresh:
+            lines = []
+            for event in fresh:
+                view = evolve(view, event)
+                lines.append(log_line(view, event))
+            await models.save(view, fresh, lines)
+            applied += len(fresh)
+    return applied

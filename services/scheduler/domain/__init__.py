@@ -1,1 +1,0 @@
-"""The scheduler's pure rules: when a site's scheduled run is due."""
