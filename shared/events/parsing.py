@@ -18,6 +18,10 @@ def parse_event(raw: bytes | str | Mapping[str, Any]) -> Event | Envelope:
     a consumer should skip what it does not handle. Raises ``ValueError`` (pydantic's
     ``ValidationError`` is one) only for a message that is not an event at all, or a known
     type whose fields are wrong.
+
+    ``event.model_dump(mode="json", exclude_unset=True)`` is the message as it was sent:
+    without ``exclude_unset`` optional fields it lacked appear as nulls, and its ``data``
+    no longer matches its ``hash``.
     """
     payload = upcast(_as_dict(raw))
     model = EVENT_TYPES.get(payload.get("type"))  # type: ignore[arg-type]
