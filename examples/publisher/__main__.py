@@ -11,6 +11,7 @@ from .settings import PublisherSettings
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the rest
     asyncio.run(create_app(PublisherSettings()).run())
 
 

@@ -1,7 +1,8 @@
 """One typed model per event type: the envelope of CONTRACT §5 with its ``data`` typed.
 
 ``Envelope`` is the generic form every event fits, whatever its type or version; what
-``parse_event`` returns for a type it does not know.
+``parse_event`` returns for a type it does not know. (``events.EventEnvelope`` is the
+stricter form the projector requires: version 1, with its hash-chain links.)
 """
 
 from __future__ import annotations
