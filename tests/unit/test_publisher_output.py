@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
 
 from examples.publisher.output import OutputFolder
-from examples.publisher.publish import publish_content
-from shared.events import parse_event
+from examples.publisher.publish import Publisher
 
 pytestmark = pytest.mark.unit
 PNG = b"\x89PNG\r\n\x1a\nfake"
@@ -40,8 +40,8 @@ class FakeApi:
         return PNG, "image/png"
 
 
-def publish(api: FakeApi, folder: OutputFolder) -> Path | None:
-    return asyncio.run(publish_content(parse_event(EVENT), api, folder))  # type: ignore[arg-type]
+def publish(api: FakeApi, folder: OutputFolder, event: dict = EVENT) -> Path | None:
+    return asyncio.run(Publisher("a", api, folder).handle(json.dumps(event).encode()))  # type: ignore[arg-type]
 
 
 def test_an_event_is_published_once_even_after_a_restart(tmp_path: Path) -> None:
@@ -70,3 +70,10 @@ def test_an_article_left_without_its_ledger_line_is_rewritten_not_added(tmp_path
     (leftover / "stale.md").write_text("from a killed process")
     publish(FakeApi(), OutputFolder(tmp_path))
     assert sorted(p.name for p in leftover.iterdir()) == ["article.md", "images"]
+
+
+def test_other_accounts_other_types_and_non_events_are_skipped(tmp_path: Path) -> None:
+    api = FakeApi()
+    for event in ({**EVENT, "account_id": "b"}, {**EVENT, "type": "ArticleTranslated"}, {"not": "an event"}):
+        assert publish(api, OutputFolder(tmp_path), event) is None
+    assert api.calls == [] and not OutputFolder(tmp_path).entries()
