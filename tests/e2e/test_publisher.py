@@ -23,7 +23,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture
 def tenant(api: Api) -> Tenant:
     tenant = api.tenant()
-    api.import_keywords(tenant, keyword_set(topics=3, per_topic=4))
+    api.import_keywords(tenant, keyword_set(topics=4, per_topic=5))
     return tenant
 
 
