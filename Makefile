@@ -18,9 +18,11 @@ help:
 
 venv: $(VENV_STAMP)
 
-$(VENV_STAMP): pyproject.toml
+# shared/events is also installed as the automation-events package (import name
+# automation_events), which the example publisher uses like any outside consumer.
+$(VENV_STAMP): pyproject.toml shared/events/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]' -e ./shared/events
 	touch $@
 
 services: venv

@@ -9,11 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any, Union
 
-from faststream.kafka import KafkaBroker
-from faststream.specification import AsyncAPI
-
-from shared.events.commands import CancelRun, PauseRun, ResumeRun, StartRun
-from shared.events.events import EventEnvelope
+from .commands import CancelRun, PauseRun, ResumeRun, StartRun
+from .events import EventEnvelope
 
 EVENTS_DESCRIPTION = """Every event of every run, in order per site (key = site_id), at least once:
 deduplicate by `event_id`. `sequence` counts a run's events from 1 without gaps; `hash` and
@@ -25,11 +22,15 @@ BatchProcessed {stage, processed, failed, outputs_created, credits};
 ItemFailed {stage, item_id, title, error}; CreditsUsed {stage, credits};
 StageCompleted {the stage result: stage, name, items_total, items_processed, items_failed,
 outputs_created, credits_used, started_at, completed_at, partial};
-ContentReadyForReview {content_id, title}; RunPaused {reason, stage}; RunResumed {stage};
+ContentReadyForReview {content_id, title, site_id, content_url}; RunPaused {reason, stage}; RunResumed {stage};
 RunCancelled {reason, stage}; RunCompleted {total_credits_used}; RunFailed {error_message, stage}."""
 
 
 def build_document() -> dict[str, Any]:
+    # Imported here: the rest of the events package depends on pydantic alone (extra "asyncapi").
+    from faststream.kafka import KafkaBroker
+    from faststream.specification import AsyncAPI
+
     broker = KafkaBroker("kafka:9092")  # never connected: it only carries the channel declarations
 
     @broker.subscriber(

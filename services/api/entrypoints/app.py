@@ -11,7 +11,7 @@ from faststream.kafka import KafkaBroker
 from services.api.adapters.command_bus import CommandBus
 from services.api.entrypoints.errors import install_error_handlers
 from services.api.entrypoints.openapi import install_openapi
-from services.api.entrypoints.routes import admin, config, health, messages, planner, runs
+from services.api.entrypoints.routes import admin, config, content, health, messages, planner, runs
 from services.api.entrypoints.schemas import errors
 from shared.infra.db import create_pool
 from shared.infra.settings import Settings
@@ -44,7 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, messages, admin, config, planner, runs):
+    for module in (health, messages, admin, config, planner, content, runs):
         app.include_router(module.router)
     install_openapi(app)
     return app

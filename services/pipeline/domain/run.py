@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate
 
 from services.pipeline.domain.errors import InvalidTransition
 from shared.stages import FIRST_STAGE, LAST_STAGE, next_stage, stage_name
+from shared.events.event_data import content_path
 from shared.events.hashchain import GENESIS_HASH, chain_hash
 
 
@@ -157,7 +158,10 @@ class AutomationRun(Aggregate):
         if batch_id != self.open_batch:
             raise InvalidTransition("record a batch", self.status, f"batch {batch_id} is not the open one")
         for content_id, title in ready_for_review:
-            self._record(ContentReadyForReview, {"content_id": content_id, "title": title}, now)
+            self._record(ContentReadyForReview, {
+                "content_id": content_id, "title": title, "site_id": self.site_id,
+                "content_url": content_path(self.site_id, content_id),
+            }, now)
         for failure in failures:
             self._record(ItemFailed, {"stage": stage, **failure}, now)
         if credits:

@@ -1,0 +1,1 @@
+"""An example publisher: turns ContentReadyForReview events into published articles."""
