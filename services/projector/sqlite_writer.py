@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.events.run_view import evolve, log_line
+from shared.run_view import evolve, log_line
 from services.projector.domain.sequence import OutOfOrder
 
 _VIEW_COLUMNS = (

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.projector.run_view import evolve
+from shared.run_view import evolve
 from shared.events import EVENT_TYPES, ContentReadyForReview, Envelope, content_path, parse_event
 from shared.events import upcasting
 from shared.events.hashchain import ChainedRunEvent, verify_chain

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from services.projector.domain.sequence import next_in_line
-from shared.events.run_view import View, evolve, log_line
+from shared.run_view import View, evolve, log_line
 
 Event = dict[str, Any]
 

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from services.api.application.errors import invalid
-from shared.events.run_view import evolve
+from shared.run_view import evolve
 
 _RUN_FIELDS = (
     "run_id, site_id, trigger_type, status, current_stage, started_at, paused_at,"
