@@ -11,8 +11,9 @@ from faststream.kafka import KafkaBroker
 from services.api.command_bus import CommandBus
 from services.api.errors import install_error_handlers
 from services.api.openapi import install_openapi
-from services.api.routes import admin, config, health, messages, planner, runs
+from services.api.routes import admin, config, dashboard, health, messages, planner, runs, sites, stream
 from services.api.schemas import errors
+from services.api.stream_hub import StreamHub
 from shared.infra.db import apply_schema, create_pool
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
@@ -29,9 +30,12 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.bus = bus = CommandBus(broker, app.state.pool, settings.commands_topic, settings.database_url,
                                          settings.admission_timeout_seconds)
         await bus.start()
+        app.state.stream_hub = hub = StreamHub(settings.database_url)
+        await hub.start()
         try:
             yield
         finally:
+            await hub.stop()
             await bus.stop()
             await broker.stop()
             await app.state.pool.close()
@@ -45,7 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, messages, admin, config, planner, runs):
+    for module in (health, messages, admin, config, planner, runs, stream, sites, dashboard):
         app.include_router(module.router)
     install_openapi(app)
     return app

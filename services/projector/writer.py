@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from services.projector.run_view import evolve, log_line
+from services.projector.stream import claim_positions, notify
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,9 @@ async def _project_run(conn: asyncpg.Connection, run_id: str, events: list[dict[
         lines.append(_line_row(view, event))
     await _save_view(conn, view, fresh[-1]["sequence"])
     await conn.executemany(_INSERT_EVENT, [_event_row(e) for e in fresh])
-    await conn.executemany(_INSERT_LINE, lines)
+    first = await claim_positions(conn, view["site_id"], len(lines))
+    await conn.executemany(_INSERT_LINE, [(*line, view["site_id"], first + i) for i, line in enumerate(lines)])
+    await notify(conn, view["site_id"])
     return len(fresh)
 
 
@@ -92,7 +95,10 @@ _INSERT_EVENT = (
     "INSERT INTO run_events (run_id, sequence, event_id, type, occurred_at, data, hash, prev_hash)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 )
-_INSERT_LINE = "INSERT INTO run_log_lines (run_id, sequence, line_no, line) VALUES ($1, $2, 0, $3)"
+_INSERT_LINE = (
+    "INSERT INTO run_log_lines (run_id, sequence, line_no, line, site_id, stream_position)"
+    " VALUES ($1, $2, 0, $3, $4, $5)"
+)
 
 
 def _event_row(event: dict[str, Any]) -> tuple[Any, ...]:

@@ -220,6 +220,18 @@ CREATE TABLE IF NOT EXISTS run_log_lines (
     PRIMARY KEY (run_id, sequence, line_no)
 );
 
+-- The live stream (GET /automation/stream). Each site has a position, advanced in the
+-- projector's transaction: the row lock makes positions follow commit order within a site,
+-- so a reader that saw position p has seen everything before it. Each log line records the
+-- position of the event it tells of; the stream's event ids are these positions.
+CREATE TABLE IF NOT EXISTS site_stream_position (
+    site_id   text PRIMARY KEY,
+    position  bigint NOT NULL
+);
+ALTER TABLE run_log_lines ADD COLUMN IF NOT EXISTS site_id text;
+ALTER TABLE run_log_lines ADD COLUMN IF NOT EXISTS stream_position bigint;
+CREATE UNIQUE INDEX IF NOT EXISTS run_log_lines_stream ON run_log_lines (site_id, stream_position);
+
 -- Pipeline bookkeeping, written in the same transactions as the run's events -------
 -- Which runs are active, so that a process taking over a site's partition finds them.
 CREATE TABLE IF NOT EXISTS pipeline_runs (
