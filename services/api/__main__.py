@@ -2,9 +2,8 @@
 
 import logging
 
-import uvicorn
-
 from services.api.app import create_app
+from services.api.server import ApiServer
 from shared.infra.settings import get_settings
 
 
@@ -12,7 +11,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     settings.check_production()
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")
+    ApiServer(create_app(settings), settings.api_host, settings.api_port).run()
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.bus = bus = CommandBus(broker, app.state.pool, settings.commands_topic, settings.database_url,
                                          settings.admission_timeout_seconds)
         await bus.start()
-        app.state.stream_hub = hub = StreamHub(settings.database_url)
+        hub = app.state.stream_hub
         await hub.start()
         try:
             yield
@@ -48,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses=errors(500),
     )
     app.state.settings = settings
+    app.state.stream_hub = StreamHub(settings.database_url)  # connects only once started
     install_error_handlers(app)
     for module in (health, messages, admin, config, planner, runs, stream, sites, dashboard):
         app.include_router(module.router)

@@ -62,6 +62,8 @@ async def site_events(pool: asyncpg.Pool, hub: StreamHub, site_id: str,
             wake.clear()
             async for chunk, position in _after(pool, site_id, position):
                 yield chunk
+            if hub.closing:  # the client reconnects, with its Last-Event-ID, to a server that runs
+                return
             try:
                 await asyncio.wait_for(wake.wait(), KEEPALIVE_SECONDS)
             except asyncio.TimeoutError:

@@ -26,9 +26,21 @@ class StreamHub:
         self.database_url = database_url
         self._subscribers: dict[str, set[asyncio.Event]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.closing = False
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._listen_forever(), name="stream-hub")
+
+    def close_streams(self) -> None:
+        """Ask every open stream to end (the server is stopping). Safe from a signal handler."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._close_streams)
+
+    def _close_streams(self) -> None:
+        self.closing = True
+        self._wake_everyone()
 
     async def stop(self) -> None:
         if self._task is not None:
