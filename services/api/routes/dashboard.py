@@ -7,6 +7,7 @@ or third-party script can ever read that token.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -15,8 +16,7 @@ from fastapi.responses import FileResponse
 from services.api.errors import not_found
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-_ASSETS = {"app.css": "text/css", "app.js": "text/javascript", "sse.js": "text/javascript",
-           "favicon.svg": "image/svg+xml"}
+_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 _POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
            "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 _HEADERS = {"Content-Security-Policy": _POLICY, "X-Content-Type-Options": "nosniff",
@@ -30,8 +30,15 @@ async def dashboard() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html", headers=_HEADERS)
 
 
+@cache
+def _assets() -> dict[str, str]:
+    """The shipped files by name: a request names one of them, never a path."""
+    return {p.name: _TYPES[p.suffix] for p in STATIC.iterdir() if p.suffix in _TYPES}
+
+
 @router.get("/dashboard/{asset}")
 async def dashboard_asset(asset: str) -> FileResponse:
-    if asset not in _ASSETS:  # a fixed list: no path from the request reaches the file system
+    media_type = _assets().get(asset)
+    if media_type is None:
         raise not_found("file")
-    return FileResponse(STATIC / asset, media_type=_ASSETS[asset], headers=_HEADERS)
+    return FileResponse(STATIC / asset, media_type=media_type, headers=_HEADERS)
