@@ -31,6 +31,7 @@ services-down:
 	bash infra/postgres.sh down
 
 test: venv services
+	bash infra/browser.sh up
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 up: venv services

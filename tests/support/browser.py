@@ -39,15 +39,17 @@ def chromium() -> Iterator[webdriver.Chrome]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def screenshot(driver: webdriver.Chrome, path: Path, width: int, *, mobile: bool, max_height: int = 2400) -> None:
+def screenshot(driver: webdriver.Chrome, path: Path, width: int, *, mobile: bool, max_height: int = 2400) -> int:
     """The page at ``width`` CSS pixels (as a phone when ``mobile``), as tall as its content
-    up to ``max_height``, saved as PNG."""
+    up to ``max_height``, saved as PNG. Returns how wide the page's content was, at that width."""
     scale = 2 if mobile else 1
     metrics = {"width": width, "height": 900, "deviceScaleFactor": scale, "mobile": mobile}
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    height = driver.execute_script("return document.documentElement.scrollHeight")
+    height, content_width = driver.execute_script(
+        "return [document.documentElement.scrollHeight, document.documentElement.scrollWidth]")
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": min(height, max_height)})
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(base64.b64decode(shot["data"]))
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return int(content_width)

@@ -69,9 +69,14 @@ export class HistoryCard {
       this.total.textContent = history.total ? `(${history.total})` : "";
       replace(this.rows, history.runs.length ? history.runs.map((run) => this.row(run))
         : h("tr", {}, h("td", { colspan: "5", class: "muted", text: "No runs yet." })));
+      this.highlight();
     } catch (error) {
       replace(this.rows, h("tr", {}, h("td", { colspan: "5", class: "notice error", text: sentence(error) })));
     }
+  }
+
+  highlight() {
+    for (const row of this.rows.children) row.classList.toggle("selected", row.dataset.run === this.selected);
   }
 
   row(run) {
@@ -83,12 +88,14 @@ export class HistoryCard {
       h("td", { class: "num", text: number(run.total_credits_used) }));
   }
 
-  async show(run) {
-    for (const row of this.rows.children) row.classList.toggle("selected", row.dataset.run === run.run_id);
+  async show({ run_id: runId }) {
+    this.selected = runId;
+    this.highlight();
     replace(this.detail, h("p", { class: "muted", text: "Loading the run…" }));
     try {
-      const [logs, events] = await Promise.all([
-        get("/api/v1/automation/logs", { run_id: run.run_id, lines: 500 }), runEvents(run.run_id)]);
+      const [run, logs, events] = await Promise.all([
+        get(`/api/v1/automation/runs/${encodeURIComponent(runId)}`),
+        get("/api/v1/automation/logs", { run_id: runId, lines: 500 }), runEvents(runId)]);
       const ready = events.filter((e) => e.type === "ContentReadyForReview").map((e) => e.data);
       replace(this.detail,
         h("h3", { text: `Run of ${when(run.started_at)}` }),
@@ -139,7 +146,7 @@ export class HistoryCard {
       replace(holder,
         h("p", { class: "muted small", text: `${number(content.word_count)} words · ${content.status}` }),
         gallery, article(content.body));
-      for (const image of images) gallery.append(await this.figure(image));
+      gallery.append(...await Promise.all(images.map((image) => this.figure(image))));
     } catch (error) {
       replace(holder, h("p", { class: "notice error", text: sentence(error) }));
     }

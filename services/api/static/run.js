@@ -78,6 +78,7 @@ export class RunPanel {
     if (current && run.run_id !== current.run_id && run.started_at < current.started_at) return;
     if (!current || current.run_id !== run.run_id) this.log.replaceChildren();
     const changed = !current || current.run_id !== run.run_id || current.status !== run.status;
+    if (changed && current) this.say(null); // the stream now shows what was asked for
     this.run = run;
     this.render();
     if (changed) this.onRunChanged(run);
