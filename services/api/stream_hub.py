@@ -82,6 +82,8 @@ class StreamHub:
                 log.warning("stream listener connection lost; reconnecting")
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("stream listener cannot connect: %s", error)
+            except Exception:  # noqa: BLE001 - whatever it was, live pushes must come back
+                log.exception("stream listener failed; restarting it")
             finally:
                 if conn is not None and not conn.is_closed():
                     await conn.close()

@@ -90,7 +90,7 @@ function siteView(site) {
   // A run that starts, pauses or ends changes what is pending, the credits and the history.
   const runChanged = () => {
     clearTimeout(refresh);
-    refresh = setTimeout(() => Promise.all([plan.load(), history.load()]), 300);
+    refresh = setTimeout(() => Promise.all([plan.load(), history.load(), config.refreshSchedule()]), 300);
   };
   const run = new RunPanel(site, STAGES, { onRunChanged: runChanged });
   config.element.addEventListener("saved", () => plan.load());

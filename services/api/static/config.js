@@ -51,8 +51,21 @@ export class ConfigForm {
     this.errors.clear();
     replace(this.fields, Object.entries(config).filter(([field]) => !READ_ONLY.has(field))
       .map(([field, value]) => this.field(field, value)));
+    this.showSchedule(config);
+  }
+
+  showSchedule(config) {
     this.schedule.textContent = `Last run: ${when(config.last_run_at)} · next scheduled run: ${
       config.next_run_at ? when(config.next_run_at) : "none"}`;
+  }
+
+  // After a run starts: the read-only times change, the fields being edited must not.
+  async refreshSchedule() {
+    try {
+      this.showSchedule(await get("/api/v1/automation/config", { site_id: this.site.id }));
+    } catch {
+      // the form keeps what it shows; the next load tells
+    }
   }
 
   field(name, value) {

@@ -140,7 +140,8 @@ export class HistoryCard {
     box.append(holder);
     try {
       const [content] = await listing(this.site.id, "content", (c) => c.id === contentId);
-      const images = await listing(this.site.id, "images", (i) => i.content_id === contentId);
+      const images = (await listing(this.site.id, "images", (i) => i.content_id === contentId))
+        .sort((a, b) => (a.kind === "featured" ? 0 : 1) - (b.kind === "featured" ? 0 : 1));
       if (!content) throw Object.assign(new Error("gone"), { code: "not_found" });
       const gallery = h("div", { class: "gallery" });
       replace(holder,
