@@ -116,8 +116,16 @@ def test_sign_in_run_watch_pause_resume_and_read_the_outputs(paced: Stack, papi:
 
 
 def test_the_form_shows_each_problem_at_its_field(paced: Stack, papi: Api, browser: Chrome) -> None:
-    tenant = papi.tenant()
-    sign_in(browser, paced, tenant)
+    first = papi.tenant()
+    papi.admin("POST", f"/api/v1/admin/accounts/{first.account_id}/sites", json={"name": "Shop", "domain": "shop.example"})
+    sign_in(browser, paced, first)
+    tabs = browser.find_elements(By.CSS_SELECTOR, ".site-tab")
+    assert [tab.text.split("\n")[0] for tab in tabs] == ["Blog", "Shop"]
+    tabs[1].click()
+    wait(browser, lambda d: text_of(d, "#site-name") == "Shop", what="the second site")
+    wait(browser, lambda d: text_of(d, "#stream-state") == "live", what="the second site's stream")
+    site_id = tabs[1].get_attribute("data-site")
+    tenant = Tenant(first.account_id, site_id, first.token)
     batch = wait(browser, lambda d: d.find_element(By.ID, "config-stage_1_batch_size"), what="the form")
     batch.clear()
     batch.send_keys("0")
