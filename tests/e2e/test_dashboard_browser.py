@@ -161,6 +161,12 @@ def test_refusals_read_as_sentences(paced: Stack, papi: Api, browser: Chrome) ->
     notice = text_of(browser, "#notice")
     assert notice.startswith("This run needs ") and "but the account has 0 credits available" in notice, notice
     assert "A run now needs" in text_of(browser, ".estimate")
+    # Run now is disabled while a run is active, so run_active shows only when another tab or
+    # the scheduler won the race: its sentence is checked directly.
+    active = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "import('/dashboard/api.js').then((api) => done(api.sentence({ code: 'run_active', details: {} })));")
+    assert active.startswith("This site already has a run in progress.")
 
     browser.execute_script("sessionStorage.setItem('automation.token', 'not-a-token')")
     browser.refresh()

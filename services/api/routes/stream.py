@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import StreamingResponse
 
 from services.api.deps import CallerDep, PoolDep
@@ -12,7 +12,7 @@ from services.api.live_stream import site_events
 from services.api.params import SiteIdQuery
 from services.api.queries.tenancy import require_site
 from services.api.schemas import errors
-
+from services.api.stream_hub import StreamHub
 
 
 def _json_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -35,6 +35,13 @@ class EventStreamResponse(StreamingResponse):
     media_type = "text/event-stream"
 
 
+def get_hub(request: Request) -> StreamHub:
+    return request.app.state.stream_hub
+
+
+HubDep = Annotated[StreamHub, Depends(get_hub)]
+
+
 _STREAM_DOC = {
     200: {
         "description": (
@@ -52,11 +59,10 @@ _STREAM_DOC = {
 
 
 @router.get("/stream", response_class=EventStreamResponse, responses=_STREAM_DOC)
-async def stream(site_id: SiteIdQuery, caller: CallerDep, pool: PoolDep, request: Request,
+async def stream(site_id: SiteIdQuery, caller: CallerDep, pool: PoolDep, hub: HubDep,
                  last_event_id: LastEventId = None) -> EventStreamResponse:
     """Server-Sent Events of the site's runs, pushed as the projector commits them."""
     await require_site(pool, site_id, caller.account_id)
-    events = site_events(pool, request.app.state.stream_hub, site_id,
-                         int(last_event_id) if last_event_id is not None else None)
+    events = site_events(pool, hub, site_id, int(last_event_id) if last_event_id is not None else None)
     # No proxy buffering or caching: each event must reach the browser when it is sent.
     return EventStreamResponse(events, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
