@@ -1,4 +1,5 @@
-# Commands of CONTRACT §1; the work is done by the scripts in infra/ (each explains itself at the top).
+# Commands of CONTRACT §1; the work is done by the scripts in infra/ (each explains itself at the top)
+# and, for the schema, by `automation db upgrade` (DATABASE_URL's database; tests migrate their own).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -25,6 +26,7 @@ $(VENV_STAMP): pyproject.toml
 services: venv
 	bash infra/postgres.sh up
 	bash infra/kafka.sh up
+	$(VENV)/bin/automation db upgrade
 
 services-down:
 	bash infra/kafka.sh down

@@ -14,9 +14,30 @@ console = Console(stderr=True, soft_wrap=True)  # findings stay one greppable li
 
 def _store():
     from services.pipeline.adapters.event_store import RunStore
+    from shared.infra.migrate import exit_unless_current_schema
     from shared.infra.settings import get_settings
 
+    exit_unless_current_schema(get_settings().database_url)
     return get_settings(), RunStore.from_settings(get_settings())
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    import logging
+
+    from alembic.util import CommandError
+
+    from shared.infra.migrate import current_revision, upgrade
+    from shared.infra.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # alembic names each step it runs
+    url = get_settings().database_url
+    try:
+        upgrade(url, args.revision)
+    except CommandError as error:  # an unknown or older target: alembic's sentence says which
+        console.print(f"[red]not upgraded[/red]: {error}")
+        return 2
+    console.print(f"database schema at revision {current_revision(url)}")
+    return 0
 
 
 def cmd_replay(_: argparse.Namespace) -> int:
@@ -82,6 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where the SQLite file, articles and images go (default: demo-output)")
     demo.set_defaults(handler=cmd_demo)
     commands.add_parser("replay", help="rebuild every read model from the event store").set_defaults(handler=cmd_replay)
+    db = commands.add_parser("db", help="database schema tools")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser(
+        "upgrade", help="apply the schema migrations",
+        description="Brings DATABASE_URL's schema to the newest revision (or REVISION): every pending "
+                    "migration in one transaction, under an advisory lock, so concurrent upgrades take "
+                    "turns. The service processes refuse to start until this has run.")
+    upgrade.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
     audit = commands.add_parser("audit", help="audit trail tools")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_commands.add_parser("verify", help="check the hash chain of every run (or one)")

@@ -14,7 +14,7 @@ from services.api.openapi import install_openapi
 from services.api.routes import admin, config, dashboard, health, messages, planner, runs, sites, stream
 from services.api.schemas import errors
 from services.api.stream_hub import StreamHub
-from shared.infra.db import apply_schema, create_pool
+from shared.infra.db import create_pool
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
 
@@ -22,7 +22,6 @@ from shared.infra.topics import ensure_topics
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await apply_schema(settings.database_url)
         await ensure_topics(settings)
         app.state.pool = await create_pool(settings.database_url)
         app.state.broker = broker = KafkaBroker(settings.kafka_bootstrap_servers)

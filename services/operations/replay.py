@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 from services.operations.run_events import count_run_events, envelopes
 from services.pipeline.adapters.event_store import RunStore
 from services.projector.writer import project
-from shared.infra.db import apply_schema, create_pool
+from shared.infra.db import create_pool
 from shared.infra.settings import Settings
 
 READ_MODELS = ("run_view", "run_events", "run_log_lines")
@@ -21,7 +21,6 @@ Progress = Callable[[int], None]
 
 
 async def replay(settings: Settings, store: RunStore, on_total: Progress, on_event: Progress) -> int:
-    await apply_schema(settings.database_url)
     on_total(await asyncio.to_thread(count_run_events, store))
     source: Iterator[dict[str, Any]] = await asyncio.to_thread(lambda: iter(envelopes(store)))
     pool = await create_pool(settings.database_url, max_size=1)

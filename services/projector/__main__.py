@@ -13,7 +13,8 @@ from pydantic import ValidationError
 
 from services.projector.writer import project
 from shared.events.events import EventEnvelope
-from shared.infra.db import apply_schema, create_pool
+from shared.infra.db import create_pool
+from shared.infra.migrate import exit_unless_current_schema
 from shared.infra.settings import Settings, get_settings
 from shared.infra.topics import ensure_topics
 
@@ -50,7 +51,6 @@ def create_app(settings: Settings) -> FastStream:
 
     @app.on_startup
     async def start() -> None:
-        await apply_schema(settings.database_url)
         await ensure_topics(settings)
         holder["pool"] = await create_pool(settings.database_url, max_size=4)
 
@@ -64,7 +64,9 @@ def create_app(settings: Settings) -> FastStream:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(create_app(get_settings()).run())
+    settings = get_settings()
+    exit_unless_current_schema(settings.database_url)
+    asyncio.run(create_app(settings).run())
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import logging
 import signal
 
 from services.scheduler.bootstrap import build
-from shared.infra.db import apply_schema
+from shared.infra.migrate import exit_unless_current_schema
 from shared.infra.settings import Settings, get_settings
 from shared.infra.topics import ensure_topics
 
@@ -16,7 +16,6 @@ log = logging.getLogger("scheduler")
 
 
 async def serve(settings: Settings) -> None:
-    await apply_schema(settings.database_url)
     await ensure_topics(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -39,6 +38,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     settings.check_production()
+    exit_unless_current_schema(settings.database_url)
     asyncio.run(serve(settings))
 
 

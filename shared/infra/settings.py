@@ -73,7 +73,8 @@ class Settings(BaseSettings):
             "POSTGRES_POOL_SIZE": "8",
             "POSTGRES_MAX_OVERFLOW": "8",
             "POSTGRES_LOCK_TIMEOUT": "5",
-            "CREATE_TABLE": "y",
+            # The migrations own the event store's tables too (0001_baseline): no process creates any.
+            "CREATE_TABLE": "n",
         }
 
 

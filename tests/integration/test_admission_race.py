@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,9 +11,8 @@ import pytest
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.application.commands import CommandHandlers
 from shared.events.commands import StartRun
-from shared.infra.db import apply_schema
 from shared.infra.settings import Settings
-from tests.support.stack import SESSION, drop_database, fresh_database
+from tests.support.stack import SESSION, drop_database, migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +20,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def database_url():
     name = f"automation_test_race_{SESSION}"
-    url = fresh_database(name)
-    asyncio.run(apply_schema(url))
+    url = migrated_database(name)
     yield url
     drop_database(name)
 

@@ -12,9 +12,9 @@ import pytest
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.outbox_relay import RELAY_LOCK_KEY, OutboxRelay
 from services.pipeline.domain.run import AutomationRun
-from shared.infra.db import apply_schema, create_pool
+from shared.infra.db import create_pool
 from shared.infra.settings import Settings
-from tests.support.stack import SESSION, drop_database, fresh_database
+from tests.support.stack import SESSION, drop_database, migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +22,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def store_and_pool():
     name = f"automation_test_relay_{SESSION}"
-    url = fresh_database(name)
-    await apply_schema(url)
+    url = migrated_database(name)
     store = RunStore.from_settings(Settings(database_url=url))
     pool = await create_pool(url)
     yield url, store, pool

@@ -16,10 +16,9 @@ from services.pipeline.application.service import PipelineService
 from services.pipeline.application.supervisor import Supervisor
 from services.pipeline.application.worker import RunWorker
 from shared.events.commands import PauseRun, StartRun
-from shared.infra.db import apply_schema
 from shared.infra.settings import Settings
 from tests.support.keywords import keyword_set
-from tests.support.stack import SESSION, drop_database, fresh_database
+from tests.support.stack import SESSION, drop_database, migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -27,8 +26,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def service():
     name = f"automation_test_pauses_{SESSION}"
-    url = fresh_database(name)
-    await apply_schema(url)
+    url = migrated_database(name)
     store = RunStore.from_settings(Settings(database_url=url))
     handlers = CommandHandlers(store)
     worker = RunWorker(store, handlers, OfflineAI())

@@ -19,10 +19,10 @@ from services.scheduler.adapters.pg_repository import PgScheduleRepository
 from services.scheduler.application.ports import CommandPublisher
 from services.scheduler.application.tick import SchedulerTick, scheduled_ids
 from shared.events.commands import StartRun
-from shared.infra.db import apply_schema, create_pool
+from shared.infra.db import create_pool
 from shared.infra.settings import Settings
 from shared.infra.topics import delete_topics, ensure_topics
-from tests.support.stack import SESSION, drop_database, fresh_database
+from tests.support.stack import SESSION, drop_database, migrated_database
 
 pytestmark = pytest.mark.integration
 DATABASE = "automation_test_sched_tick"
@@ -79,8 +79,7 @@ class CrashingPublisher:
 
 @pytest.fixture(scope="module")
 async def settings() -> AsyncIterator[Settings]:
-    url = fresh_database(DATABASE)
-    await apply_schema(url)
+    url = migrated_database(DATABASE)
     settings = Settings(database_url=url, kafka_topic_prefix=f"test-{SESSION}-schedtick.")
     await ensure_topics(settings)
     yield settings

@@ -12,8 +12,8 @@ import pytest
 
 from services.projector.stream import CHANNEL
 from services.projector.writer import project
-from shared.infra.db import apply_schema, create_pool
-from tests.support.stack import SESSION, drop_database, fresh_database
+from shared.infra.db import create_pool
+from tests.support.stack import SESSION, drop_database, migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -21,8 +21,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def database():
     name = f"automation_test_stream_{SESSION}"
-    url = fresh_database(name)
-    await apply_schema(url)
+    url = migrated_database(name)
     pool = await create_pool(url, max_size=4)
     yield url, pool
     await pool.close()

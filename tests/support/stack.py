@@ -16,6 +16,7 @@ from urllib.parse import urlparse, urlunparse
 import httpx
 import psycopg
 
+from shared.infra.migrate import upgrade
 from shared.infra.settings import LOCAL_DATABASE_URL, Settings
 from shared.infra.topics import delete_topics
 
@@ -44,6 +45,13 @@ def fresh_database(name: str) -> str:
     return urlunparse(urlparse(base)._replace(path=f"/{name}"))
 
 
+def migrated_database(name: str) -> str:
+    """A fresh database ``name`` at the head revision, as `make services` leaves one."""
+    url = fresh_database(name)
+    upgrade(url)
+    return url
+
+
 def drop_database(name: str, attempts: int = 20) -> None:
     """Drop ``name`` even with sessions on it. An autovacuum worker on it belongs to the
     superuser, which our role may not terminate: wait for the worker to finish instead."""
@@ -68,7 +76,7 @@ class Stack:
         self.port = free_port()
         self.env = {
             **os.environ,
-            "DATABASE_URL": fresh_database(self.database),
+            "DATABASE_URL": migrated_database(self.database),
             "KAFKA_TOPIC_PREFIX": f"test-{SESSION}-{name}.",
             "AUTOMATION_ADMIN_TOKEN": ADMIN_TOKEN,
             "API_HOST": "127.0.0.1",

@@ -12,14 +12,12 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 from uuid import UUID
 
-import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from services.pipeline.domain.errors import InsufficientCredits
-from shared.infra.db import SCHEMA_LOCK_KEY
 from shared.infra.settings import Settings
 
 SideWrite = tuple[str, Sequence[Any] | dict[str, Any]]
@@ -64,14 +62,7 @@ class RunStore(Application):
             "AGGREGATE_CACHE_MAXSIZE": "2000",
             "AGGREGATE_CACHE_FASTFORWARD": "y",
         }
-        # The library creates its tables when the store is built; processes starting together
-        # on a new database would race on CREATE TABLE, so they take turns.
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
-            try:
-                return cls(env=env)
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+        return cls(env=env)
 
     @classmethod
     def embedded(cls, path: str) -> "RunStore":

@@ -16,7 +16,6 @@ from services.pipeline.adapters.outbox_relay import OutboxRelay
 from services.pipeline.adapters.partitions import partition_of
 from services.pipeline.bootstrap import PipelineParts, build
 from shared.events.commands import parse_command
-from shared.infra.db import apply_schema
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
 
@@ -120,7 +119,6 @@ def create_app(settings: Settings) -> FastStream:
 
     @app.on_startup
     async def start() -> None:
-        await apply_schema(settings.database_url)
         await ensure_topics(settings)
         holder["partitions"] = await _partition_count(settings)
         holder["parts"] = parts = await build(settings)

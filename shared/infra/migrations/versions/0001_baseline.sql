@@ -1,5 +1,49 @@
--- Tables besides the event store (which the eventsourcing library creates itself).
--- Applied at start-up by every service; each statement is idempotent.
+-- The schema as it stood when migrations began: the event store, planner tables, read
+-- models and credit functions. Every statement is idempotent (IF NOT EXISTS, OR REPLACE), so
+-- that this revision also adopts a database that the services built themselves at start-up
+-- before there were migrations.
+
+-- The event store of the `eventsourcing` application "automation" (RunStore), exactly as
+-- eventsourcing.postgres (9.5) creates it; the services run it with CREATE_TABLE off, so
+-- that no process creates tables. The composite type has no IF NOT EXISTS.
+DO $$
+BEGIN
+    CREATE TYPE stored_event_uuid AS (
+        originator_id uuid, originator_version bigint, topic text, state bytea
+    );
+EXCEPTION WHEN duplicate_object THEN NULL;
+END
+$$;
+
+CREATE TABLE IF NOT EXISTS automation_events (
+    originator_id       uuid NOT NULL,
+    originator_version  bigint NOT NULL,
+    topic               text,
+    state               bytea,
+    notification_id     bigserial,
+    PRIMARY KEY (originator_id, originator_version)
+) WITH (
+    autovacuum_enabled = true,
+    autovacuum_vacuum_threshold = 100000000,
+    autovacuum_vacuum_scale_factor = 0.5,
+    autovacuum_analyze_threshold = 1000,
+    autovacuum_analyze_scale_factor = 0.01
+);
+CREATE UNIQUE INDEX IF NOT EXISTS automation_events_notification_id_idx
+    ON automation_events (notification_id ASC);
+
+-- Called only with POSTGRES_ENABLE_DB_FUNCTIONS; kept so that switching it on needs no DDL.
+CREATE OR REPLACE FUNCTION es_insert_events_uuid(events stored_event_uuid[])
+RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$
+BEGIN
+    SET LOCAL lock_timeout = '5s';
+    NOTIFY "automation_events";
+    RETURN QUERY
+    INSERT INTO automation_events AS t (originator_id, originator_version, topic, state)
+    SELECT originator_id, originator_version, topic, state FROM unnest(events)
+    RETURNING notification_id;
+END;
+$BODY$;
 
 -- Tenancy and money -------------------------------------------------------------
 CREATE TABLE IF NOT EXISTS accounts (
@@ -67,10 +111,6 @@ CREATE TABLE IF NOT EXISTS automation_config (
     next_run_at          timestamptz,
     updated_at           timestamptz NOT NULL DEFAULT now()
 );
-
--- When is_enabled, frequency or scheduled_time last changed: slots before it are not due,
--- so a schedule set after today's time starts tomorrow, not at once.
-ALTER TABLE automation_config ADD COLUMN IF NOT EXISTS schedule_changed_at timestamptz;
 
 -- Planner and writer data (CONTRACT §3.2, §4) ----------------------------------
 CREATE TABLE IF NOT EXISTS keywords (
@@ -219,18 +259,6 @@ CREATE TABLE IF NOT EXISTS run_log_lines (
     line      text NOT NULL,
     PRIMARY KEY (run_id, sequence, line_no)
 );
-
--- The live stream (GET /automation/stream). Each site has a position, advanced in the
--- projector's transaction: the row lock makes positions follow commit order within a site,
--- so a reader that saw position p has seen everything before it. Each log line records the
--- position of the event it tells of; the stream's event ids are these positions.
-CREATE TABLE IF NOT EXISTS site_stream_position (
-    site_id   text PRIMARY KEY,
-    position  bigint NOT NULL
-);
-ALTER TABLE run_log_lines ADD COLUMN IF NOT EXISTS site_id text;
-ALTER TABLE run_log_lines ADD COLUMN IF NOT EXISTS stream_position bigint;
-CREATE UNIQUE INDEX IF NOT EXISTS run_log_lines_stream ON run_log_lines (site_id, stream_position);
 
 -- Pipeline bookkeeping, written in the same transactions as the run's events -------
 -- Which runs are active, so that a process taking over a site's partition finds them.

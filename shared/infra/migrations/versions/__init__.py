@@ -1,0 +1,1 @@
+"""One module per revision, its SQL written out plain (execute_sql), or in a .sql file beside it."""
