@@ -110,6 +110,9 @@ def test_sign_in_run_watch_pause_resume_and_read_the_outputs(paced: Stack, papi:
         "return shown.length > 0 && shown.every((i) => i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0)"
     ), what="the article's images")
 
+    errors = [entry for entry in browser.get_log("browser") if entry["source"] == "javascript"]
+    assert not errors, errors  # no exception in our own scripts along the way
+
     browser.execute_script("window.scrollTo(0, 0)")
     assert screenshot(browser, SCREENSHOTS / "dashboard-desktop.png", 1280, mobile=False) <= 1280
     assert screenshot(browser, SCREENSHOTS / "dashboard-phone.png", 390, mobile=True, max_height=1900) <= 390

@@ -45,3 +45,12 @@ export function when(iso) {
 }
 
 export const number = (n) => (typeof n === "number" ? n.toLocaleString("en-US") : "—");
+
+const STAMPED = /^\d{4}-\d\d-\d\dT(\d\d:\d\d:\d\d)[.\d]*Z (.*)$/s;
+
+// A log line starts with its event's full ISO time; the time of day is enough to read it by.
+export function logLine(line) {
+  const stamped = STAMPED.exec(line);
+  if (!stamped) return h("li", { text: line });
+  return h("li", { title: line.slice(0, line.indexOf(" ")) }, h("time", { text: stamped[1] }), " ", stamped[2]);
+}

@@ -2,7 +2,7 @@
 // produced (the articles its review gate passed, named by its ContentReadyForReview events).
 
 import { get, imageUrl, sentence } from "./api.js";
-import { h, number, replace, stageLabel, when } from "./dom.js";
+import { h, logLine, number, replace, stageLabel, when } from "./dom.js";
 
 const PAGE = 500;
 
@@ -101,7 +101,7 @@ export class HistoryCard {
         h("h3", { text: `Run of ${when(run.started_at)}` }),
         this.stageTable(run),
         h("details", { class: "log-box" }, h("summary", {}, `Log (${logs.lines.length} lines)`),
-          h("ol", { class: "log", id: "run-log" }, logs.lines.map((line) => h("li", { text: line })))),
+          h("ol", { class: "log", id: "run-log" }, logs.lines.map(logLine))),
         h("h3", { text: `Articles (${ready.length})` }),
         ready.length ? this.articles(ready)
           : h("p", { class: "muted", text: "This run did not bring any article to review." }));

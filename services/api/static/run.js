@@ -2,7 +2,7 @@
 // the site's event stream (run snapshots and log lines).
 
 import { call, sentence } from "./api.js";
-import { h, number, replace, stageLabel, when } from "./dom.js";
+import { h, logLine, number, replace, stageLabel, when } from "./dom.js";
 
 const ENDED = new Set(["completed", "cancelled", "failed"]);
 const MAX_LINES = 300;
@@ -87,7 +87,7 @@ export class RunPanel {
   onLine(line) {
     if (!this.run || line.run_id !== this.run.run_id) return;
     const follow = this.log.scrollTop + this.log.clientHeight >= this.log.scrollHeight - 24;
-    this.log.append(h("li", { text: line.line }));
+    this.log.append(logLine(line.line));
     while (this.log.childElementCount > MAX_LINES) this.log.firstElementChild.remove();
     if (follow) this.log.scrollTop = this.log.scrollHeight;
   }
