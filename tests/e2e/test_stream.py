@@ -3,6 +3,7 @@ real api, pipeline and projector processes, Kafka and PostgreSQL."""
 
 from __future__ import annotations
 
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -135,3 +136,26 @@ def test_the_dashboard_is_served_with_its_own_files_only(api: Api) -> None:
         answer = api.http.get(f"/dashboard/{asset}")
         assert answer.status_code == 200 and answer.headers["content-type"].startswith(kind), asset
     assert api.http.get("/dashboard/..%2Fapp.py").status_code == 404
+
+
+def test_the_api_stops_promptly_with_streams_open() -> None:
+    """uvicorn waits for open responses before it stops; the API ends its streams so it can."""
+    with Stack("stream-stop") as own:
+        tenant = Api(own.base_url).tenant()
+        with ThreadPoolExecutor(1) as pool:
+            reading = pool.submit(_read_to_the_end, own.base_url, tenant)
+            time.sleep(1.0)
+            api = own.procs["api"]
+            asked = time.monotonic()
+            api.send_signal(signal.SIGTERM)
+            api.wait(timeout=20)
+            assert time.monotonic() - asked < 10
+            assert reading.result(timeout=10) == "ended"
+
+
+def _read_to_the_end(base_url: str, tenant: Tenant) -> str:
+    with httpx.stream("GET", f"{base_url}/api/v1/automation/stream", params={"site_id": tenant.site_id},
+                      headers={"Authorization": f"Bearer {tenant.token}"}, timeout=30) as answer:
+        for _ in answer.iter_lines():
+            pass
+    return "ended"  # the server closed the stream cleanly (a cut connection would raise)
