@@ -25,6 +25,21 @@ async function listing(siteId, kind, keep) {
   }
 }
 
+// GET /content/{id} (CONTRACT §7) answers with the article and its images; where the API
+// predates it (a 404 for the path itself), the listings are searched instead.
+async function contentWithImages(siteId, contentId) {
+  const site = encodeURIComponent(siteId);
+  try {
+    const content = await get(`/api/v1/sites/${site}/content/${encodeURIComponent(contentId)}`);
+    if (Array.isArray(content.images)) return content;
+  } catch (error) {
+    if (error.status !== 404) throw error;
+  }
+  const [content] = await listing(siteId, "content", (c) => c.id === contentId);
+  if (!content) return null;
+  return { ...content, images: await listing(siteId, "images", (i) => i.content_id === contentId) };
+}
+
 // Headings, lists and paragraphs of the generated markdown, as DOM nodes (text only).
 function article(body) {
   const nodes = [];
@@ -139,10 +154,9 @@ export class HistoryCard {
     const holder = h("div", { class: "article-body" }, h("p", { class: "muted", text: "Loading…" }));
     box.append(holder);
     try {
-      const [content] = await listing(this.site.id, "content", (c) => c.id === contentId);
-      const images = (await listing(this.site.id, "images", (i) => i.content_id === contentId))
-        .sort((a, b) => (a.kind === "featured" ? 0 : 1) - (b.kind === "featured" ? 0 : 1));
+      const content = await contentWithImages(this.site.id, contentId);
       if (!content) throw Object.assign(new Error("gone"), { code: "not_found" });
+      const images = [...content.images].sort((a, b) => (a.kind === "featured" ? 0 : 1) - (b.kind === "featured" ? 0 : 1));
       const gallery = h("div", { class: "gallery" });
       replace(holder,
         h("p", { class: "muted small", text: `${number(content.word_count)} words · ${content.status}` }),

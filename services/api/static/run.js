@@ -75,7 +75,7 @@ export class RunPanel {
   // A snapshot from the stream. The newest run of the site is the one shown.
   onRun(run) {
     const current = this.run;
-    if (current && run.run_id !== current.run_id && run.started_at < current.started_at) return;
+    if (current && run.run_id !== current.run_id && Date.parse(run.started_at) < Date.parse(current.started_at)) return;
     if (!current || current.run_id !== run.run_id) this.log.replaceChildren();
     const changed = !current || current.run_id !== run.run_id || current.status !== run.status;
     if (changed && current) this.say(null); // the stream now shows what was asked for
