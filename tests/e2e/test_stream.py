@@ -70,23 +70,29 @@ def test_a_run_is_pushed_as_it_happens(stack: Stack, api: Api) -> None:
     assert delays[len(delays) // 2] < 3.0, delays
 
 
+def _occurred(line: str) -> float:
+    """When a log line's event happened (its leading ISO time), as a Unix time."""
+    return datetime.fromisoformat(line.split(" ", 1)[0].replace("Z", "+00:00")).timestamp()
+
+
 def _monotonic_of(line: str) -> float:
     """The moment a log line's event happened, on this process's monotonic clock."""
-    occurred = datetime.fromisoformat(line.split(" ", 1)[0].replace("Z", "+00:00"))
-    return time.monotonic() - (time.time() - occurred.timestamp())
+    return time.monotonic() - (time.time() - _occurred(line))
 
 
 def test_a_client_that_reconnects_with_last_event_id_misses_nothing(stack: Stack, api: Api) -> None:
     tenant = _paced_tenant(api)
     run_id = api.run_now(tenant).json()["run_id"]
     first = read_until(stack.base_url, tenant.token, tenant.site_id,
-                       lambda events: any("Stage 2" in e.data["line"] and "completed" in e.data["line"]
+                       lambda events: any("Stage 1 keywords_to_clusters completed" in e.data["line"]
                                           for e in _logs(events)))
-    time.sleep(1.0)  # the run goes on while the client is away
-    assert api.run(tenant, run_id)["status"] == "running"
+    away = time.time()
+    time.sleep(0.5)  # the run goes on while the client is away
+    back = time.time()
     second = read_until(stack.base_url, tenant.token, tenant.site_id, _ended, last_event_id=first[-1].id)
 
     assert second[0].kind == "run" and second[0].id == first[-1].id  # where it stands now, first
+    assert any(away < _occurred(e.data["line"]) < back for e in _logs(second)), "nothing happened while away"
     sequences = [e.data["sequence"] for e in _logs(first) + _logs(second)]
     assert sequences == [e["sequence"] for e in _trail(api, tenant, run_id)]  # no gap, no repeat
     ids = [int(e.id) for e in _logs(first) + _logs(second)]
