@@ -35,6 +35,7 @@ services-down:
 	bash infra/postgres.sh down
 
 test: venv services
+	bash infra/browser.sh up
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 

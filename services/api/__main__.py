@@ -2,9 +2,8 @@
 
 import logging
 
-import uvicorn
-
 from services.api.entrypoints.app import create_app
+from services.api.entrypoints.server import ApiServer
 from shared.infra.migrate import exit_unless_current_schema
 from shared.infra.settings import get_settings
 
@@ -14,7 +13,7 @@ def main() -> None:
     settings = get_settings()
     settings.check_production()
     exit_unless_current_schema(settings.database_url)
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")
+    ApiServer(create_app(settings), settings.api_host, settings.api_port).run()
 
 
 if __name__ == "__main__":

@@ -110,7 +110,10 @@ def _fuzz(schema: Any, world: World, token: str, mode: GenerationMode) -> list[s
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
 def test_tenant_api_keeps_to_its_schema(api_schema: Any, world: World, mode: GenerationMode) -> None:
-    failures = _fuzz(api_schema.exclude(path_regex="^/api/v1/admin/"), world, world.data.token, mode)
+    # The event stream never ends by itself, so a generated call to it would never return;
+    # tests/e2e/test_stream.py covers it.
+    tenant_schema = api_schema.exclude(path_regex="^/api/v1/admin/").exclude(path="/api/v1/automation/stream")
+    failures = _fuzz(tenant_schema, world, world.data.token, mode)
     assert not failures, "\n\n".join(failures)
 
 

@@ -11,8 +11,9 @@ from faststream.kafka import KafkaBroker
 from services.api.adapters.command_bus import CommandBus
 from services.api.entrypoints.errors import install_error_handlers
 from services.api.entrypoints.openapi import install_openapi
-from services.api.entrypoints.routes import admin, config, content, health, messages, planner, runs
+from services.api.entrypoints.routes import admin, config, content, dashboard, health, messages, planner, runs, sites, stream
 from services.api.entrypoints.schemas import errors
+from services.api.adapters.stream_hub import StreamHub
 from shared.infra.db import create_pool
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
@@ -28,9 +29,12 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.bus = bus = CommandBus(broker, app.state.pool, settings.commands_topic, settings.database_url,
                                          settings.admission_timeout_seconds)
         await bus.start()
+        hub = app.state.stream_hub
+        await hub.start()
         try:
             yield
         finally:
+            await hub.stop()
             await bus.stop()
             await broker.stop()
             await app.state.pool.close()
@@ -43,8 +47,9 @@ def create_app(settings: Settings) -> FastAPI:
         responses=errors(500),
     )
     app.state.settings = settings
+    app.state.stream_hub = StreamHub(settings.database_url)  # connects only once started
     install_error_handlers(app)
-    for module in (health, messages, admin, config, planner, content, runs):
+    for module in (health, messages, admin, config, planner, content, runs, stream, sites, dashboard):
         app.include_router(module.router)
     install_openapi(app)
     return app

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from services.projector.adapters.stream import claim_positions, notify
 from services.projector.application.project import apply
 
 _VIEW_COLUMNS = (
@@ -48,14 +49,21 @@ class PgReadModels:
     async def save(self, view: dict[str, Any], events: list[dict[str, Any]], lines: list[str]) -> None:
         await _save_view(self.conn, view, events[-1]["sequence"])
         await self.conn.executemany(_INSERT_EVENT, [_event_row(e) for e in events])
-        await self.conn.executemany(_INSERT_LINE, [(e["run_id"], e["sequence"], line) for e, line in zip(events, lines)])
+        site_id = view["site_id"]
+        first = await claim_positions(self.conn, site_id, len(lines))
+        await self.conn.executemany(_INSERT_LINE, [(e["run_id"], e["sequence"], line, site_id, first + i)
+                                                   for i, (e, line) in enumerate(zip(events, lines))])
+        await notify(self.conn, site_id)
 
 
 _INSERT_EVENT = (
     "INSERT INTO run_events (run_id, sequence, event_id, type, occurred_at, data, hash, prev_hash)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 )
-_INSERT_LINE = "INSERT INTO run_log_lines (run_id, sequence, line_no, line) VALUES ($1, $2, 0, $3)"
+_INSERT_LINE = (
+    "INSERT INTO run_log_lines (run_id, sequence, line_no, line, site_id, stream_position)"
+    " VALUES ($1, $2, 0, $3, $4, $5)"
+)
 
 
 def _event_row(event: dict[str, Any]) -> tuple[Any, ...]:
