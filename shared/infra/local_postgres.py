@@ -71,7 +71,7 @@ class LocalPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             # Trust only on the socket (for this module's bootstrap); TCP asks for a password.
             initdb(["--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8",
-                    "--no-instructions", "-U", SUPERUSER], pgdata=self.data_dir, user=as_user)
+                    "--no-instructions", "-U", SUPERUSER], pgdata=self.data_dir, **_run_as(as_user))
         running = self.running_port()
         if running is not None and running != self.port:
             self.down()  # on another port than asked: restarted where the caller expects it
@@ -84,7 +84,7 @@ class LocalPostgres:
         """Stop the server (fast shutdown); False when it was not running."""
         if self.running_port() is None:
             return False
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=_server_user(self.data_dir),
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, **_run_as(_server_user(self.data_dir)),
                timeout=START_TIMEOUT_SECONDS)
         return True
 
@@ -102,7 +102,7 @@ class LocalPostgres:
                    f" -c max_connections={self.max_connections}")
         try:
             pg_ctl(["-w", "-t", str(START_TIMEOUT_SECONDS), "-o", options, "-l", str(self.data_dir / "log"),
-                    "start"], pgdata=self.data_dir, user=as_user, timeout=START_TIMEOUT_SECONDS + 5)
+                    "start"], pgdata=self.data_dir, **_run_as(as_user), timeout=START_TIMEOUT_SECONDS + 5)
         except subprocess.CalledProcessError as error:
             raise RuntimeError(f"PostgreSQL did not start on {self.host}:{self.port}:\n{self._log_tail()}") from error
 
@@ -122,6 +122,11 @@ class LocalPostgres:
     def _log_tail(self, lines: int = 30) -> str:
         log = self.data_dir / "log"
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else "(no log)"
+
+
+def _run_as(user: str | None) -> dict[str, object]:
+    """subprocess arguments: the user's own group too, not root's (whose group bits would apply)."""
+    return {} if user is None else {"user": user, "group": user, "extra_groups": []}
 
 
 def _server_user(data_dir: Path) -> str | None:

@@ -16,7 +16,6 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from services.pipeline.domain.errors import InsufficientCredits
 from shared.infra.db import SCHEMA_LOCK_KEY
@@ -27,13 +26,7 @@ CREDIT_CONSTRAINTS = frozenset({"credits_not_negative", "reservations_covered"})
 
 
 def _breached_constraint(error: Exception) -> str | None:
-    cause = error.__cause__
-    name = getattr(getattr(cause, "diag", None), "constraint_name", None)
-    if name:
-        return name
-    # SQLite names the constraint only in its message: "CHECK constraint failed: <name>".
-    text = str(cause or error)
-    return next((c for c in CREDIT_CONSTRAINTS if c in text), None)
+    return getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
 
 
 class SideWriteRecorder(PostgresApplicationRecorder):
@@ -41,15 +34,6 @@ class SideWriteRecorder(PostgresApplicationRecorder):
         for statement, params in kwargs.get("side_writes", ()):
             curs.execute(statement, params)
         super()._insert_events(curs, stored_events, **kwargs)
-
-
-class SQLiteSideWriteRecorder(SQLiteApplicationRecorder):
-    """The embedded store's recorder: the same side-writes, in the same SQLite transaction."""
-
-    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        for statement, params in kwargs.get("side_writes", ()):
-            c.execute(statement, params)
-        return super()._insert_events(c, stored_events, **kwargs)
 
 
 class RunStore(Application):
@@ -72,20 +56,6 @@ class RunStore(Application):
                 return cls(env=env)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
-
-    @classmethod
-    def embedded(cls, path: str) -> "RunStore":
-        """The store on one SQLite file (the demo's embedded default); no server needed."""
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": path,
-            "SQLITE_LOCK_TIMEOUT": "30",
-            "APPLICATION_RECORDER_TOPIC": f"{__name__}:SQLiteSideWriteRecorder",
-            "CREATE_TABLE": "y",
-            "AGGREGATE_CACHE_MAXSIZE": "2000",
-            "AGGREGATE_CACHE_FASTFORWARD": "y",
-        }
-        return cls(env=env)
 
     def save_with(self, *aggregates: Any, side_writes: Sequence[SideWrite] = ()) -> None:
         """Save, mapping a breached credit constraint to InsufficientCredits."""

@@ -6,7 +6,7 @@ side-writes, to be executed in the transaction that records the batch.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from services.pipeline.adapters.event_store import SideWrite
 
@@ -14,8 +14,6 @@ _NOT_FAILED = (
     "NOT EXISTS (SELECT 1 FROM run_item_failures f"
     " WHERE f.run_id = %(run_id)s AND f.stage = p.stage AND f.item_id = p.item_id)"
 )
-# The read statements below are shared with planner_sqlite, which respells their
-# parameters and their keyword-list fragment in its dialect.
 _COUNT_PENDING = (
     f"SELECT count(*) AS n FROM pending_items p WHERE p.site_id = %(site_id)s"
     f" AND p.stage = %(stage)s AND {_NOT_FAILED}"
@@ -28,13 +26,13 @@ def _top_keywords(cluster: str, limit: int) -> str:
             f" ORDER BY kw.volume DESC NULLS LAST, kw.keyword LIMIT {limit})")
 
 
-def _batch_statement(stage: int, top_keywords: Callable[[str, int], str] = _top_keywords) -> str:
+def _batch_statement(stage: int) -> str:
     selects = {
         1: "SELECT k.id, k.keyword AS title, k.keyword, k.volume, k.intent FROM keywords k",
-        2: f"SELECT c.id, c.name AS title, c.name, c.description, {top_keywords('c.id', 12)} AS keywords"
+        2: f"SELECT c.id, c.name AS title, c.name, c.description, {_top_keywords('c.id', 12)} AS keywords"
            " FROM clusters c",
         3: "SELECT i.id, i.title FROM ideas i",
-        4: f"SELECT t.id, t.title, i.description, {top_keywords('i.cluster_id', 12)} AS keywords"
+        4: f"SELECT t.id, t.title, i.description, {_top_keywords('i.cluster_id', 12)} AS keywords"
            " FROM tasks t JOIN ideas i ON i.id = t.idea_id",
         5: "SELECT c.id, c.title, c.body FROM content c",
         6: "SELECT im.id, im.prompt AS title, im.prompt FROM images im",
@@ -46,8 +44,8 @@ def _batch_statement(stage: int, top_keywords: Callable[[str, int], str] = _top_
             f" ORDER BY p.created_at, p.item_id LIMIT %(limit)s")
 
 
-def _existing_clusters_statement(top_keywords: Callable[[str, int], str] = _top_keywords) -> str:
-    return (f"SELECT c.id, c.name, {top_keywords('c.id', 8)} AS keywords FROM clusters c"
+def _existing_clusters_statement() -> str:
+    return (f"SELECT c.id, c.name, {_top_keywords('c.id', 8)} AS keywords FROM clusters c"
             " WHERE c.site_id = %(site_id)s ORDER BY c.created_at DESC LIMIT %(limit)s")
 
 
