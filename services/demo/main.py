@@ -24,9 +24,6 @@ from services.demo.embedded import EmbeddedStack, embedded_stack
 from services.demo.outputs import describe, export
 from services.demo.summary import Outputs, print_summary
 
-AfterDemo = Callable[[EmbeddedStack, Tenant], Awaitable[None]]
-
-
 @dataclass
 class DemoResult:
     run: dict[str, Any]
@@ -34,6 +31,9 @@ class DemoResult:
     outputs: Outputs
     wall_seconds: float
     database_url: str
+
+
+AfterDemo = Callable[[EmbeddedStack, DemoResult], Awaitable[None]]
 
 
 async def run_embedded(out_dir: Path, console: Console, keyword_limit: int | None = None,
@@ -54,7 +54,7 @@ async def run_embedded(out_dir: Path, console: Console, keyword_limit: int | Non
         result = DemoResult(run, tenant, outputs, time.monotonic() - started, stack.settings.database_url)
         print_summary(console, run, result.wall_seconds, outputs)
         if after is not None:
-            await after(stack, tenant)
+            await after(stack, result)
     return result
 
 
@@ -68,9 +68,9 @@ def run_demo(args: argparse.Namespace) -> int:
     if getattr(args, "serve", False):
         from services.demo.serve import serve_until_interrupted
 
-        async def after(stack: EmbeddedStack, tenant: Tenant) -> None:
+        async def after(stack: EmbeddedStack, result: DemoResult) -> None:
             settings = stack.settings
-            await serve_until_interrupted(stack.app, tenant, console, settings.api_host, settings.api_port)
+            await serve_until_interrupted(stack.app, result.tenant, console, settings.api_host, settings.api_port)
 
     out_dir = Path(getattr(args, "output", None) or "demo-output")
     try:
