@@ -28,6 +28,10 @@ from shared.infra.local_postgres import LocalPostgres
 from shared.infra.settings import Settings, get_settings
 
 DATA_DIR = "postgres"
+# A demo commits a transaction per batch, hundreds of them: not waiting for each one's WAL
+# flush makes it several times faster. A crash of the machine may lose the last commits,
+# never consistency; production servers keep the default.
+DEMO_OPTIONS = (("synchronous_commit", "off"),)
 
 
 @dataclass
@@ -55,7 +59,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 def start_server(out_dir: Path) -> LocalPostgres:
     """The demo's own server (started, or restarted on a port free now)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    server = LocalPostgres(out_dir.resolve() / DATA_DIR, free_port())
+    server = LocalPostgres(out_dir.resolve() / DATA_DIR, free_port(), options=DEMO_OPTIONS)
     server.up()
     return server
 

@@ -59,6 +59,8 @@ class LocalPostgres:
     # Each end-to-end test stack holds about two dozen connections, and a test session runs
     # several stacks at once: the default of 100 is too tight.
     max_connections: int = 400
+    # Further server settings (name -> value), passed at start.
+    options: tuple[tuple[str, str], ...] = ()
 
     def url(self, role: Role = Role()) -> str:
         return f"postgresql://{role.user}:{role.password}@{self.host}:{self.port}/{role.database}"
@@ -99,7 +101,8 @@ class LocalPostgres:
         if as_user is not None and socket_dir != self.data_dir:
             socket_dir.chmod(0o777)
         options = (f"-c listen_addresses={self.host} -p {self.port} -k {socket_dir}"
-                   f" -c max_connections={self.max_connections}")
+                   f" -c max_connections={self.max_connections}"
+                   + "".join(f" -c {name}={value}" for name, value in self.options))
         try:
             pg_ctl(["-w", "-t", str(START_TIMEOUT_SECONDS), "-o", options, "-l", str(self.data_dir / "log"),
                     "start"], pgdata=self.data_dir, **_run_as(as_user), timeout=START_TIMEOUT_SECONDS + 5)
