@@ -64,17 +64,20 @@ def run_demo(args: argparse.Namespace) -> int:
         from services.demo.external import run_external
 
         return run_external(args, console)
-    after = None
+    after, served = None, []
     if getattr(args, "serve", False):
         from services.demo.serve import serve_until_interrupted
 
         async def after(stack: EmbeddedStack, result: DemoResult) -> None:
+            served.append(result)
             settings = stack.settings
             await serve_until_interrupted(stack.app, result.tenant, console, settings.api_host, settings.api_port)
 
     out_dir = Path(getattr(args, "output", None) or "demo-output")
     try:
         result = asyncio.run(run_embedded(out_dir, console, getattr(args, "keywords", None), after))
-    except KeyboardInterrupt:  # Ctrl-C ends --serve; the stack has stopped by now
-        return 0
+    except KeyboardInterrupt:  # the stack has stopped by now, its server too
+        if not served:
+            return 130  # the demo itself was interrupted
+        result = served[0]  # Ctrl-C is how --serve ends
     return 0 if result.run["status"] == "completed" else 1

@@ -59,9 +59,11 @@ async def serve_until_interrupted(app: FastAPI, tenant: Tenant, console: Console
     except OSError as error:
         console.print(f"[red]could not serve on {host}:{port}[/red] ({error.strerror}; set API_PORT)")
         return
-    site = f"site_id={tenant.site_id}"
-    console.print(f"\nServing the API on [cyan]{server.url}[/cyan] (OpenAPI: {server.url}/docs) until Ctrl-C."
-                  f"\n  the sample account's owner token: {tenant.token}")
-    console.print(f"  curl -H 'Authorization: Bearer {tenant.token}' '{server.url}/api/v1/automation/history?{site}'")
-    console.print(f"  curl -XPOST -H 'Authorization: Bearer {tenant.token}' '{server.url}/api/v1/automation/run_now?{site}'")
+    site, auth = f"site_id={tenant.site_id}", f"-H 'Authorization: Bearer {tenant.token}'"
+    # soft_wrap: the token and the commands stay whole, to copy and paste.
+    console.print(f"\nServing the API on [cyan]{server.url}[/cyan] (OpenAPI: {server.url}/docs) until Ctrl-C.",
+                  f"  the sample account's owner token: {tenant.token}",
+                  f"  curl {auth} '{server.url}/api/v1/automation/history?{site}'",
+                  f"  curl -XPOST {auth} '{server.url}/api/v1/automation/run_now?{site}'",
+                  sep="\n", soft_wrap=True)
     await server.wait()
