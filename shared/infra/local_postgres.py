@@ -140,7 +140,8 @@ def _server_user(data_dir: Path) -> str | None:
     # Traversal only (o+x) of the parents, so the server reaches its directory without
     # making anything above it listable.
     for parent in data_dir.resolve().parents:
-        parent.chmod(parent.stat().st_mode | 0o001)
+        if not parent.stat().st_mode & 0o001:  # only where missing: "/" and the like may be read-only
+            parent.chmod(parent.stat().st_mode | 0o001)
     ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
     # initdb, run as that user, owns everything inside; only the directory we made is ours.
