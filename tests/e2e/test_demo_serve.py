@@ -34,6 +34,7 @@ def reads(site_id: str, run_id: str) -> list[str]:
         f"{auto}/current_run?{site}", f"{auto}/current_processing?{site}",
         f"{auto}/history?{site}", f"{auto}/history?{site}&limit=1&offset=0",
         f"{auto}/runs/{run_id}", f"{auto}/runs/{run_id}/events",
+        f"{auto}/runs/{run_id}?as_of=2100-01-01T00:00:00Z", f"{auto}/runs/{run_id}?as_of=2000-01-01T00:00:00Z",
         f"{auto}/logs?run_id={run_id}", f"{auto}/logs?run_id={run_id}&lines=5",
         *(f"/api/v1/sites/{site_id}/{kind}" for kind in KINDS),
         *(f"/api/v1/sites/{site_id}/{kind}?limit=3&offset=2" for kind in KINDS),
