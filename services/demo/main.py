@@ -1,104 +1,61 @@
 """``automation demo`` / ``make demo``: the whole seven-stage pipeline for a sample site.
 
-Embedded by default: one process, one SQLite file under ``demo-output/``, the in-process
-bus, the offline AI. ``--external`` runs the same story against the running services
-(see ``services/demo/external.py``); ``--serve`` adds a read-only HTTP API over the
-embedded read models (see ``services/demo/serve.py``).
+Embedded by default: production's parts on a private PostgreSQL under ``demo-output/``
+(see ``services/demo/embedded.py``), driven through the real API app in this process.
+Each run adds a new sample account and site, so a kept database always has work to do.
+``--serve`` then serves that API; ``--external`` tells the same story to the running
+services (see ``services/demo/external.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
+import httpx
 from rich.console import Console
 
-from services.demo import outputs as output_files
-from services.demo.embedded import Embedded
-from services.demo.progress import StageProgress
-from services.demo.sample import Sample, sample_keywords, seed
+from services.demo.client import Client, Tenant, create_tenant, run_to_end
+from services.demo.embedded import EmbeddedStack, embedded_stack
+from services.demo.outputs import describe, export
 from services.demo.summary import Outputs, print_summary
-from services.projector.sqlite_writer import read_view
-from shared.events.commands import StartRun
-
-DB_NAME = "demo.sqlite3"
-POLL_SECONDS = 0.1
-
 
 @dataclass
 class DemoResult:
     run: dict[str, Any]
-    sample: Sample
-    command: StartRun
-    db_path: Path
+    tenant: Tenant
     outputs: Outputs
     wall_seconds: float
+    database_url: str
 
 
-def fresh_output(out_dir: Path) -> Path:
-    """Each demo starts from an empty store, so it always has the whole sample to work on."""
-    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
-        (out_dir / name).unlink(missing_ok=True)
-    for sub in ("articles", "images"):
-        shutil.rmtree(out_dir / sub, ignore_errors=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return out_dir / DB_NAME
+AfterDemo = Callable[[EmbeddedStack, DemoResult], Awaitable[None]]
 
 
-async def run_embedded(
-    out_dir: Path, console: Console, keyword_limit: int | None = None,
-    on_ready: Callable[[Path, Sample], None] | None = None,
-) -> DemoResult:
+async def run_embedded(out_dir: Path, console: Console, keyword_limit: int | None = None,
+                       after: AfterDemo | None = None) -> DemoResult:
+    """The demo, its summary printed; ``after`` runs before the stack stops (``--serve``, tests)."""
     started = time.monotonic()
-    db_path = fresh_output(out_dir)
-    pipeline = Embedded.open(db_path)
-    try:
-        with pipeline.store.cursor(commit=True) as cur:
-            sample = seed(cur, sample_keywords(keyword_limit))
-        console.print(f"Sample account with {sample.credits} credits; site with {sample.keywords} keywords.")
-        if on_ready:
-            on_ready(db_path, sample)
-        command = StartRun(site_id=sample.site_id, account_id=sample.account_id, run_id=str(uuid.uuid4()))
-        run = await _run(pipeline, command, console)
-        with pipeline.store.cursor() as cur:
-            names = output_files.export(cur, sample, out_dir)
-            outputs = output_files.describe(cur, sample, out_dir, db_path, names)
-    finally:
-        await pipeline.close()
-    return DemoResult(run, sample, command, db_path, outputs, time.monotonic() - started)
-
-
-async def _run(pipeline: Embedded, command: StartRun, console: Console) -> dict[str, Any]:
-    relay = asyncio.create_task(pipeline.relay.run(), name="in-process-relay")
-    try:
-        decision = await pipeline.send(command)
-        if decision.outcome != "accepted":
-            raise SystemExit(f"the run was refused: {decision.error_code}: {decision.message}")
-        with StageProgress(console) as bars:
-            while True:
-                if relay.done():  # the relay stopped on an error: say so rather than wait forever
-                    relay.result()
-                run = await asyncio.to_thread(_view, pipeline, command.run_id)
-                bars.update(run)
-                if run is not None and run["status"] != "running":
-                    break
-                await asyncio.sleep(POLL_SECONDS)
-    finally:
-        relay.cancel()
-        await asyncio.gather(relay, return_exceptions=True)
-    await pipeline.relay.catch_up()
-    return await asyncio.to_thread(_view, pipeline, command.run_id)
-
-
-def _view(pipeline: Embedded, run_id: str) -> dict[str, Any] | None:
-    with pipeline.store.cursor() as cur:
-        return read_view(cur, run_id)[0]
+    async with embedded_stack(out_dir) as stack:
+        console.print(f"PostgreSQL 18 (embedded) on 127.0.0.1:{stack.server.port}, data in"
+                      f" {stack.server.data_dir}: ready after {time.monotonic() - started:.1f} s")
+        transport = httpx.ASGITransport(app=stack.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://embedded", timeout=60) as http:
+            client = Client(http, stack.settings.automation_admin_token)
+            tenant = await create_tenant(client, keyword_limit)
+            console.print(f"Sample account with {tenant.credits} credits; site with {tenant.keywords} keywords.")
+            run = await run_to_end(client, tenant.site_id, console, stack.check)
+        names = await export(stack.parts.pool, tenant, out_dir)
+        outputs = await describe(stack.parts.pool, tenant, out_dir, stack.server.data_dir, names)
+        result = DemoResult(run, tenant, outputs, time.monotonic() - started, stack.settings.database_url)
+        print_summary(console, run, result.wall_seconds, outputs)
+        if after is not None:
+            await after(stack, result)
+    return result
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -107,16 +64,20 @@ def run_demo(args: argparse.Namespace) -> int:
         from services.demo.external import run_external
 
         return run_external(args, console)
-    out_dir = Path(getattr(args, "output", None) or "demo-output")
-    server = None
-    on_ready = None
+    after, served = None, []
     if getattr(args, "serve", False):
-        from services.demo.serve import DemoServer
+        from services.demo.serve import serve_until_interrupted
 
-        server = DemoServer(console)
-        on_ready = server.start
-    result = asyncio.run(run_embedded(out_dir, console, getattr(args, "keywords", None), on_ready))
-    print_summary(console, result.run, result.wall_seconds, result.outputs)
-    if server is not None:
-        server.serve_until_interrupted()
+        async def after(stack: EmbeddedStack, result: DemoResult) -> None:
+            served.append(result)
+            settings = stack.settings
+            await serve_until_interrupted(stack.app, result.tenant, console, settings.api_host, settings.api_port)
+
+    out_dir = Path(getattr(args, "output", None) or "demo-output")
+    try:
+        result = asyncio.run(run_embedded(out_dir, console, getattr(args, "keywords", None), after))
+    except KeyboardInterrupt:  # the stack has stopped by now, its server too
+        if not served:
+            return 130  # the demo itself was interrupted
+        result = served[0]  # Ctrl-C is how --serve ends
     return 0 if result.run["status"] == "completed" else 1

@@ -1,7 +1,7 @@
 """A live progress bar per stage, drawn from a run as the read model shows it.
 
-It reads only the contract's Run shape (``status``, ``stage_results``), so the embedded
-demo (SQLite run_view) and ``--external`` (``GET /runs/{id}``) draw it the same way.
+It reads only the contract's Run shape (``status``, ``stage_results``) of ``GET /runs/{id}``,
+which the embedded demo and ``--external`` both poll.
 """
 
 from __future__ import annotations

@@ -1,63 +1,69 @@
-"""``automation demo --serve``: the read-only demo API in a thread beside the embedded run.
+"""``automation demo --serve``: after the demo, the real API over the embedded database.
 
-A thread of its own, with its own event loop, so HTTP answers stay quick while the
-pipeline's loop is busy (the offline AI draws its PNGs on that loop).
+The same app the demo talked to, now on API_HOST:API_PORT, with the whole embedded stack
+still running behind it: reads, and ``run_now``/pause/resume/cancel through the in-process
+bus. It shares the demo's event loop, so the pipeline keeps running between requests.
 """
 
 from __future__ import annotations
 
-import secrets
-import threading
-import time
-from pathlib import Path
+import asyncio
+import contextlib
+import socket
 
 import uvicorn
+from fastapi import FastAPI
 from rich.console import Console
 
-from services.demo.read_api import create_read_app
-from services.demo.sample import Sample
-from shared.infra.settings import get_settings
+from services.demo.client import Tenant
 
 
 class DemoServer:
-    def __init__(self, console: Console, host: str | None = None, port: int | None = None) -> None:
-        settings = get_settings()
-        self.console = console
-        self.host = host or settings.api_host
-        self.port = port if port is not None else settings.api_port
-        self.token = secrets.token_urlsafe(24)
-        self.server: uvicorn.Server | None = None
-        self.thread: threading.Thread | None = None
+    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+        # The stack entered the app's lifespan already: uvicorn must not run it a second time.
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, lifespan="off",
+                                                    log_level="warning"))
+        self.host, self.port = host, port
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
 
-    def start(self, db_path: Path, sample: Sample) -> None:
-        app = create_read_app(db_path, sample.account_id, self.token)
-        self.server = uvicorn.Server(uvicorn.Config(app, host=self.host, port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, name="demo-api", daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and self.thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not self.server.started:
-            self.console.print(f"[red]could not serve on {self.url}[/red] (port taken? set API_PORT); carrying on without it")
-            return
-        run_url = f"{self.url}/api/v1/automation/current_run?site_id={sample.site_id}"
-        self.console.print(f"Serving the read-only demo API on [cyan]{self.url}[/cyan] (OpenAPI: {self.url}/docs)")
-        self.console.print(f"  curl -H 'Authorization: Bearer {self.token}' '{run_url}'")
+    async def start(self) -> None:
+        with socket.socket() as probe:  # uvicorn would exit the whole process on a taken port
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((self.host, self.port))
+        self._task = asyncio.create_task(self.server.serve(), name="demo-api")
+        while not self.server.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.05)
 
-    def serve_until_interrupted(self) -> None:
-        if self.server is None or not self.server.started:
-            return
-        self.console.print(f"Still serving on {self.url}; press Ctrl-C to stop.")
-        try:
-            while self.thread is not None and self.thread.is_alive():
-                self.thread.join(0.5)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.server.should_exit = True
-            if self.thread is not None:
-                self.thread.join(5)
+    async def wait(self) -> None:
+        if self._task is not None:
+            await self._task
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def serve_until_interrupted(app: FastAPI, tenant: Tenant, console: Console, host: str, port: int) -> None:
+    server = DemoServer(app, host, port)
+    try:
+        await server.start()
+    except OSError as error:
+        console.print(f"[red]could not serve on {host}:{port}[/red] ({error.strerror}; set API_PORT)")
+        return
+    site, auth = f"site_id={tenant.site_id}", f"-H 'Authorization: Bearer {tenant.token}'"
+    # soft_wrap: the token and the commands stay whole, to copy and paste.
+    console.print(f"\nServing the API on [cyan]{server.url}[/cyan] (OpenAPI: {server.url}/docs) until Ctrl-C.",
+                  f"  the sample account's owner token: {tenant.token}",
+                  f"  curl {auth} '{server.url}/api/v1/automation/history?{site}'",
+                  f"  curl -XPOST {auth} '{server.url}/api/v1/automation/run_now?{site}'",
+                  sep="\n", soft_wrap=True)
+    await server.wait()

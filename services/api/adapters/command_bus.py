@@ -3,12 +3,14 @@
 The pipeline writes each decision to ``command_log`` and notifies the
 ``command_outcome`` channel in the same transaction; the bus listens on that
 channel and re-reads the table, so a missed notification only costs a poll.
+How a command reaches the pipeline is a ``SendCommand``: Kafka's commands topic here
+(``kafka_sender``); the embedded demo hands it straight to the pipeline in its process.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import asyncpg
 from faststream.kafka import KafkaBroker
@@ -17,15 +19,22 @@ from services.api.application.ports import DecisionTimeout
 from shared.events.commands import Command, Outcome
 
 POLL_SECONDS = 0.25
+SendCommand = Callable[[Command], Awaitable[Any]]
+
+
+def kafka_sender(broker: KafkaBroker, topic: str) -> SendCommand:
+    async def send(command: Command) -> None:
+        await broker.publish(command.model_dump(mode="json"), topic, key=command.site_id.encode())
+
+    return send
 
 
 class CommandBus:
-    def __init__(self, broker: KafkaBroker, pool: asyncpg.Pool, topic: str, database_url: str,
+    def __init__(self, send: SendCommand, pool: asyncpg.Pool, database_url: str,
                  decision_timeout: float = 20.0) -> None:
-        self.broker = broker
+        self._send = send
         self.decision_timeout = decision_timeout
         self.pool = pool
-        self.topic = topic
         self.database_url = database_url
         self._waiters: dict[str, asyncio.Event] = {}
         self._listener: asyncpg.Connection | None = None
@@ -44,9 +53,7 @@ class CommandBus:
             waiter.set()
 
     async def send(self, command: Command) -> None:
-        await self.broker.publish(
-            command.model_dump(mode="json"), self.topic, key=command.site_id.encode()
-        )
+        await self._send(command)
 
     async def decision(self, command_id: str) -> asyncpg.Record | None:
         return await self.pool.fetchrow(

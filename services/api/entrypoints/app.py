@@ -8,7 +8,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
-from services.api.adapters.command_bus import CommandBus
+from services.api.adapters.command_bus import CommandBus, SendCommand, kafka_sender
 from services.api.entrypoints.errors import install_error_handlers
 from services.api.entrypoints.openapi import install_openapi
 from services.api.entrypoints.routes import admin, config, content, dashboard, health, messages, planner, runs, sites, stream
@@ -19,14 +19,19 @@ from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, send_command: SendCommand | None = None) -> FastAPI:
+    """``send_command`` replaces Kafka's commands topic (the embedded demo's in-process bus);
+    without Kafka, readiness asks PostgreSQL only."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await ensure_topics(settings)
         app.state.pool = await create_pool(settings.database_url)
-        app.state.broker = broker = KafkaBroker(settings.kafka_bootstrap_servers)
-        await broker.start()
-        app.state.bus = bus = CommandBus(broker, app.state.pool, settings.commands_topic, settings.database_url,
+        app.state.broker = broker = None if send_command else KafkaBroker(settings.kafka_bootstrap_servers)
+        if broker is not None:
+            await ensure_topics(settings)
+            await broker.start()
+        send = send_command or kafka_sender(broker, settings.commands_topic)
+        app.state.bus = bus = CommandBus(send, app.state.pool, settings.database_url,
                                          settings.admission_timeout_seconds)
         await bus.start()
         hub = app.state.stream_hub
@@ -36,7 +41,8 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await hub.stop()
             await bus.stop()
-            await broker.stop()
+            if broker is not None:
+                await broker.stop()
             await app.state.pool.close()
 
     app = FastAPI(

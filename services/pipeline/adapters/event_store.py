@@ -15,7 +15,6 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from services.pipeline.application.ports import SideWrite
 from services.pipeline.domain.errors import InsufficientCredits
@@ -25,13 +24,7 @@ CREDIT_CONSTRAINTS = frozenset({"credits_not_negative", "reservations_covered"})
 
 
 def _breached_constraint(error: Exception) -> str | None:
-    cause = error.__cause__
-    name = getattr(getattr(cause, "diag", None), "constraint_name", None)
-    if name:
-        return name
-    # SQLite names the constraint only in its message: "CHECK constraint failed: <name>".
-    text = str(cause or error)
-    return next((c for c in CREDIT_CONSTRAINTS if c in text), None)
+    return getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
 
 
 class SideWriteRecorder(PostgresApplicationRecorder):
@@ -39,15 +32,6 @@ class SideWriteRecorder(PostgresApplicationRecorder):
         for statement, params in kwargs.get("side_writes", ()):
             curs.execute(statement, params)
         super()._insert_events(curs, stored_events, **kwargs)
-
-
-class SQLiteSideWriteRecorder(SQLiteApplicationRecorder):
-    """The embedded store's recorder: the same side-writes, in the same SQLite transaction."""
-
-    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        for statement, params in kwargs.get("side_writes", ()):
-            c.execute(statement, params)
-        return super()._insert_events(c, stored_events, **kwargs)
 
 
 class RunStore(Application):
@@ -59,20 +43,6 @@ class RunStore(Application):
     def from_settings(cls, settings: Settings) -> "RunStore":
         env = settings.eventsourcing_env() | {
             "APPLICATION_RECORDER_TOPIC": f"{__name__}:SideWriteRecorder",
-            "AGGREGATE_CACHE_MAXSIZE": "2000",
-            "AGGREGATE_CACHE_FASTFORWARD": "y",
-        }
-        return cls(env=env)
-
-    @classmethod
-    def embedded(cls, path: str) -> "RunStore":
-        """The store on one SQLite file (the demo's embedded default); no server needed."""
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": path,
-            "SQLITE_LOCK_TIMEOUT": "30",
-            "APPLICATION_RECORDER_TOPIC": f"{__name__}:SQLiteSideWriteRecorder",
-            "CREATE_TABLE": "y",
             "AGGREGATE_CACHE_MAXSIZE": "2000",
             "AGGREGATE_CACHE_FASTFORWARD": "y",
         }

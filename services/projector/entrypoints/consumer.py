@@ -8,10 +8,7 @@ from typing import Any
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 
-from pydantic import ValidationError
-
-from services.projector.adapters.writer import project
-from shared.events.events import EventEnvelope
+from services.projector.entrypoints.handler import handle_events
 from shared.infra.db import create_pool
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
@@ -34,16 +31,7 @@ def create_app(settings: Settings) -> FastStream:
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
     async def on_events(bodies: list[Any]) -> None:
-        events = []
-        for body in bodies:
-            try:
-                events.append(EventEnvelope.model_validate(body).model_dump(mode="json"))
-            except ValidationError as error:
-                # A malformed event can never be applied: retrying it would block its partition.
-                log.error("dropped a malformed event %r: %s", body, error)
-        if events:
-            async with holder["pool"].acquire() as conn:
-                await project(conn, events)
+        await handle_events(holder["pool"], bodies)
 
     app = FastStream(broker, logger=log)
 
