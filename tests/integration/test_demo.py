@@ -15,6 +15,7 @@ from rich.console import Console
 from services.demo.embedded import embedded_stack, start_server
 from services.demo.main import DemoResult, run_embedded
 from shared.events.commands import StartRun
+from shared.stages import STAGES
 
 pytestmark = pytest.mark.integration
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
