@@ -8,6 +8,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
+from services.api.body_limit import BodyLimit
 from services.api.command_bus import CommandBus
 from services.api.errors import install_error_handlers
 from services.api.openapi import install_openapi
@@ -48,4 +49,6 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (health, messages, admin, config, planner, runs):
         app.include_router(module.router)
     install_openapi(app)
+    # Added last, so it runs first: an oversized body is refused before parsing or auth.
+    app.add_middleware(BodyLimit)
     return app

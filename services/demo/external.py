@@ -46,7 +46,7 @@ def base_url(settings: Settings) -> str:
 
 def run_external(args: argparse.Namespace, console: Console, settings: Settings | None = None) -> int:
     settings = settings or get_settings()
-    client = Client(base_url(settings), settings.automation_admin_token)
+    client = Client(base_url(settings), settings.automation_admin_token.get_secret_value())
     try:
         ready = client.http.get("/readyz").status_code == 200
     except httpx.HTTPError:

@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.api.deps import CallerDep, PoolDep, check_owner
-from services.api.errors import invalid
 from services.api.params import SiteIdQuery as SiteId
 from services.api.queries import config as q
 from services.api.queries.tenancy import require_site
@@ -20,32 +19,40 @@ from services.pipeline.domain.stages import STAGE_NAMES
 from services.scheduler.domain.schedule import FIRE_WINDOW, ScheduleSpec, parse_scheduled_time, upcoming_slot
 
 router = APIRouter(prefix="/api/v1/automation", tags=["config"], responses=errors(400, 401, 404))
+HH_MM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 BatchSize = Annotated[int, Field(ge=1, le=1000)]
 Delay = Annotated[float, Field(ge=0, le=86_400)]
 
 
+def _no_defaults(schema: dict[str, Any]) -> None:
+    """Left out means unchanged: the schema shows no default, and null is not a value."""
+    for field in schema.get("properties", {}).values():
+        field.pop("default", None)
+
+
 class ConfigUpdate(BaseModel):
-    """Any subset of the writable fields; anything else is refused."""
+    """Any subset of the writable fields; anything else, or null, is refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Fields default to None only to tell "left out" from "given"; their types refuse null.
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_defaults)
 
-    is_enabled: bool | None = None
-    frequency: Literal["daily", "weekly", "monthly"] | None = None
-    scheduled_time: str | None = Field(default=None, examples=["02:00"])
-    stage_1_batch_size: BatchSize | None = None
-    stage_2_batch_size: BatchSize | None = None
-    stage_3_batch_size: BatchSize | None = None
-    stage_4_batch_size: BatchSize | None = None
-    stage_5_batch_size: BatchSize | None = None
-    stage_6_batch_size: BatchSize | None = None
-    within_stage_delay: Delay | None = None
-    between_stage_delay: Delay | None = None
+    is_enabled: bool = None  # type: ignore[assignment]
+    frequency: Literal["daily", "weekly", "monthly"] = None  # type: ignore[assignment]
+    scheduled_time: str = Field(default=None, pattern=HH_MM_PATTERN, examples=["02:00"],
+                                description='"HH:MM", 24-hour, UTC')
+    stage_1_batch_size: BatchSize = None  # type: ignore[assignment]
+    stage_2_batch_size: BatchSize = None  # type: ignore[assignment]
+    stage_3_batch_size: BatchSize = None  # type: ignore[assignment]
+    stage_4_batch_size: BatchSize = None  # type: ignore[assignment]
+    stage_5_batch_size: BatchSize = None  # type: ignore[assignment]
+    stage_6_batch_size: BatchSize = None  # type: ignore[assignment]
+    within_stage_delay: Delay = None  # type: ignore[assignment]
+    between_stage_delay: Delay = None  # type: ignore[assignment]
 
     @field_validator("scheduled_time")
     @classmethod
-    def _hh_mm(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_scheduled_time(value)
+    def _hh_mm(cls, value: str) -> str:
+        parse_scheduled_time(value)
         return value
 
 
@@ -62,10 +69,7 @@ async def update_config(site_id: SiteId, body: ConfigUpdate, caller: CallerDep, 
     An invalid value refuses the whole change."""
     await require_site(pool, site_id, caller.account_id)
     check_owner(caller)
-    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items()}
-    if any(value is None for value in changes.values()):
-        raise invalid("fields may be left out but not set to null",
-                      fields=sorted(k for k, v in changes.items() if v is None))
+    changes = body.model_dump(exclude_unset=True)
     current = await q.config(pool, site_id)
     merged = {**current, **changes}
     now = datetime.now(timezone.utc)
