@@ -33,3 +33,12 @@ class InsufficientCredits(DomainError):
         self.required = required
         self.available = available
         super().__init__(f"this needs {required} credits and {available} are available")
+
+
+class EventTooLarge(DomainError):
+    code = "event_too_large"
+
+    def __init__(self, event_type: str, size: int, limit: int) -> None:
+        self.event_type = event_type
+        self.size = size
+        super().__init__(f"a {event_type} of {size} bytes is over the {limit}-byte limit of an event")
