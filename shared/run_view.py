@@ -122,9 +122,9 @@ def log_line(view: View, event: dict[str, Any]) -> str:
         "RunStarted": lambda: f"Run started ({data['trigger_type']}): estimated {data['estimated_credits']} "
                               f"credits, {data['reserved_credits']} reserved",
         "StageStarted": lambda: f"Stage {stage} {name} started: {data['items_total']} items pending",
-        "BatchStarted": lambda: f"Stage {stage}: batch of {len(data['items'])} started: "
+        "BatchStarted": lambda: f"Stage {stage}: batch of {data.get('item_count', len(data['items']))} started: "
                                 + ", ".join(i["title"][:40] for i in data["items"][:3])
-                                + (" …" if len(data["items"]) > 3 else ""),
+                                + (" …" if data.get("item_count", len(data["items"])) > 3 else ""),
         "BatchProcessed": lambda: f"Stage {stage}: batch done: {data['processed']} processed, "
                                   f"{data['failed']} failed, {data['outputs_created']} created, "
                                   f"{data['credits']} credits",

@@ -32,7 +32,7 @@ def run_external(args: argparse.Namespace, console: Console, settings: Settings 
 
 async def _run_external(args: argparse.Namespace, console: Console, settings: Settings) -> int:
     async with httpx.AsyncClient(base_url=base_url(settings), timeout=30) as http:
-        client = Client(http, settings.automation_admin_token)
+        client = Client(http, settings.automation_admin_token.get_secret_value())
         try:
             ready = (await http.get("/readyz")).status_code == 200
         except httpx.HTTPError:

@@ -45,7 +45,7 @@ async def run_embedded(out_dir: Path, console: Console, keyword_limit: int | Non
                       f" {stack.server.data_dir}: ready after {time.monotonic() - started:.1f} s")
         transport = httpx.ASGITransport(app=stack.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://embedded", timeout=60) as http:
-            client = Client(http, stack.settings.automation_admin_token)
+            client = Client(http, stack.settings.automation_admin_token.get_secret_value())
             tenant = await create_tenant(client, keyword_limit)
             console.print(f"Sample account with {tenant.credits} credits; site with {tenant.keywords} keywords.")
             run = await run_to_end(client, tenant.site_id, console, stack.check)

@@ -17,7 +17,8 @@ deduplicate by `event_id`. `sequence` counts a run's events from 1 without gaps;
 `prev_hash` chain them (sha256 over the previous hash and the canonical JSON of
 run_id, sequence, type, occurred_at, data). Types and their `data`:
 RunStarted {site_id, account_id, trigger_type, config, reserved_credits, estimated_credits};
-StageStarted {stage, name, items_total}; BatchStarted {stage, items: [{id, title}]};
+StageStarted {stage, name, items_total};
+BatchStarted {stage, batch_id, item_count, items: [{id, title}] (the first 50, titles cut short)};
 BatchProcessed {stage, processed, failed, outputs_created, credits};
 ItemFailed {stage, item_id, title, error}; CreditsUsed {stage, credits};
 StageCompleted {the stage result: stage, name, items_total, items_processed, items_failed,

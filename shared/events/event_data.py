@@ -46,6 +46,8 @@ class BatchItem(EventData):
 class BatchStartedData(EventData):
     stage: StageNumber
     batch_id: str | None = None
+    # Added in automation-events 1.2 (additive): how many items the batch has; `items` names at most the first 50.
+    item_count: int | None = None
     items: list[BatchItem]
 
 

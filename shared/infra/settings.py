@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from typing import Literal
 from urllib.parse import unquote, urlparse
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_DATABASE_URL = "postgresql://automation:automation@127.0.0.1:5432/automation"
 PLACEHOLDER_ADMIN_TOKEN = "dev-admin-token"
+# Shorter tokens are guessable; only a loopback development API may use one.
+MIN_ADMIN_TOKEN_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -28,11 +31,11 @@ class Settings(BaseSettings):
     api_port: int = 8000
     # How long run_now waits for the pipeline's decision before withdrawing the command.
     admission_timeout_seconds: float = Field(default=20.0, gt=0)
-    automation_admin_token: str = PLACEHOLDER_ADMIN_TOKEN
+    automation_admin_token: SecretStr = SecretStr(PLACEHOLDER_ADMIN_TOKEN)
     automation_env: Literal["development", "production"] = "development"
 
     ai_provider: Literal["offline", "openai"] = "offline"
-    openai_api_key: str | None = None
+    openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
     openai_image_model: str = "dall-e-3"
@@ -54,11 +57,16 @@ class Settings(BaseSettings):
         return f"{self.kafka_topic_prefix}automation-{name}"
 
     def check_production(self) -> None:
-        """Refuse to run a production deployment with the development secret."""
-        if self.automation_env == "production" and (
-            self.automation_admin_token == PLACEHOLDER_ADMIN_TOKEN
-        ):
-            raise RuntimeError("AUTOMATION_ADMIN_TOKEN must be set in production")
+        """Refuse the development admin token, or any short one, wherever someone else could
+        reach the API: in production, or listening beyond loopback."""
+        token = self.automation_admin_token.get_secret_value()
+        weak = token == PLACEHOLDER_ADMIN_TOKEN or len(token) < MIN_ADMIN_TOKEN_LENGTH
+        if weak and (self.automation_env == "production" or not is_loopback(self.api_host)):
+            raise RuntimeError(
+                f"AUTOMATION_ADMIN_TOKEN must be a secret of at least {MIN_ADMIN_TOKEN_LENGTH} characters"
+                f" (not the development token) when the API listens on {self.api_host}"
+                f" or AUTOMATION_ENV is production"
+            )
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The `eventsourcing` library reads its PostgreSQL settings from POSTGRES_* keys."""
@@ -76,6 +84,15 @@ class Settings(BaseSettings):
             # The migrations own the event store's tables too (0001_baseline): no process creates any.
             "CREATE_TABLE": "n",
         }
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name (or 0.0.0.0-like wildcard spelled otherwise): assume reachable
+        return False
 
 
 @lru_cache

@@ -215,7 +215,7 @@ async def test_server_errors_exhausting_retries_raise_ai_error(fake, provider):
 
 async def test_image_errors_raise_ai_error(fake, provider):
     fake.script(Status(400, retry_after_ms=None))
-    with pytest.raises(AIError, match="image generation failed: HTTP 400"):
+    with pytest.raises(AIError, match="image generation failed: provider_bad_request: HTTP 400"):
         await provider.generate_image("anything")
     assert len(fake.requests) == 1  # a 400 is not retried
 
@@ -225,3 +225,13 @@ async def test_no_api_key_is_a_clear_error(fake, monkeypatch):
     with pytest.raises(AIError, match="cannot set up the OpenAI client"):
         OpenAIProvider(settings_for(fake, openai_api_key=None))
 
+
+
+async def test_a_provider_error_reaches_us_as_a_code_never_as_the_providers_text(fake, provider):
+    # OpenAI's 401 quotes part of the key; that text must not travel into events, logs or answers.
+    leak = "Incorrect API key provided: sk-proj-SECRETSECRET1234. You can find your key at ..."
+    fake.script(Status(401, retry_after_ms=None, message=leak))
+    with pytest.raises(AIError) as caught:
+        await provider.generate_ideas(ClusterInput("c1", "moka", "pots", ("moka pot",)))
+    assert "provider_auth_failed" in str(caught.value)
+    assert "SECRET" not in str(caught.value) and "Incorrect" not in str(caught.value)

@@ -40,6 +40,7 @@ class Status:
 
     code: int
     retry_after_ms: int | None = 10
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ async def _apply(step: Step) -> JSONResponse | None:
     if not isinstance(step, Status):
         return None
     headers = {} if step.retry_after_ms is None else {"retry-after-ms": str(step.retry_after_ms)}
-    error = {"message": f"scripted {step.code}", "type": "fake_error", "param": None, "code": None}
+    error = {"message": step.message or f"scripted {step.code}", "type": "fake_error", "param": None, "code": None}
     return JSONResponse({"error": error}, status_code=step.code, headers=headers)
 
 

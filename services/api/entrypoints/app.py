@@ -8,6 +8,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
+from services.api.entrypoints.body_limit import BodyLimit
 from services.api.adapters.command_bus import CommandBus, SendCommand, kafka_sender
 from services.api.entrypoints.errors import install_error_handlers
 from services.api.entrypoints.openapi import install_openapi
@@ -58,4 +59,6 @@ def create_app(settings: Settings, send_command: SendCommand | None = None) -> F
     for module in (health, messages, admin, config, planner, content, runs, stream, sites, dashboard):
         app.include_router(module.router)
     install_openapi(app)
+    # Added last, so it runs first: an oversized body is refused before parsing or auth.
+    app.add_middleware(BodyLimit)
     return app

@@ -54,7 +54,7 @@ def _unauthorized() -> ApiError:
 async def require_admin(settings: SettingsDep, credentials: Credentials) -> None:
     if credentials is None:
         raise _unauthorized()
-    if not hmac.compare_digest(credentials.credentials.encode(), settings.automation_admin_token.encode()):
+    if not hmac.compare_digest(credentials.credentials.encode(), settings.automation_admin_token.get_secret_value().encode()):
         raise _unauthorized()
 
 

@@ -36,3 +36,5 @@ LogLines = Annotated[int, Query(ge=1, le=10_000, description="How many of the la
 AsOf = Annotated[datetime | None, Query(
     description="ISO 8601 time: answer with the run as it stood at that moment (404 if it had not started)",
 )]
+EventsLimit = Annotated[int, Query(ge=1, le=1000, description="At most this many events")]
+AfterSequence = Annotated[int, Query(ge=0, le=2_147_483_647, description="Only events after this sequence")]

@@ -128,3 +128,4 @@ class RunEvent(BaseModel):
 
 class RunEvents(BaseModel):
     events: list[RunEvent]
+    has_more: bool = Field(description="More events follow: ask again with `after_sequence` = the last one's")

@@ -122,7 +122,7 @@ class RunWorker:
             if entry.ai_method and not await self._can_afford(run, stage, len(items)):
                 await self._pause_for_credits(run_id)
                 return False
-            listed = [{"id": i["id"], "title": str(i.get("title", ""))[:200]} for i in items]
+            listed = [{"id": i["id"], "title": str(i.get("title", ""))} for i in items]
             batch_id = uuid4().hex
             await self._commit(run_id, lambda r: r.start_batch(stage, listed, batch_id, self.clock()))
             outcome = await entry.work(context, items)

@@ -47,3 +47,12 @@ class UnknownRun(DomainError):
 
     def __init__(self, run_id: str) -> None:
         super().__init__(f"run {run_id} does not exist")
+
+
+class EventTooLarge(DomainError):
+    code = "event_too_large"
+
+    def __init__(self, event_type: str, size: int, limit: int) -> None:
+        self.event_type = event_type
+        self.size = size
+        super().__init__(f"a {event_type} of {size} bytes is over the {limit}-byte limit of an event")

@@ -17,6 +17,9 @@ from eventsourcing.domain import Aggregate
 from services.pipeline.domain.errors import InvalidTransition
 from shared.stages import FIRST_STAGE, LAST_STAGE, next_stage, stage_name
 from shared.events.event_data import content_path
+from services.pipeline.domain.event_size import (
+    MESSAGE_CHARS, TITLE_CHARS, batch_listing, check_size, short_failure, shorten,
+)
 from shared.events.hashchain import GENESIS_HASH, chain_hash
 
 
@@ -91,6 +94,7 @@ class AutomationRun(Aggregate):
         }
         occurred_at = _iso(now)
         content = _content(run_id, cls.INITIAL_VERSION, "RunStarted", occurred_at, data)
+        check_size("RunStarted", content)
         return cls._create(
             RunStarted,
             id=UUID(run_id),
@@ -131,10 +135,11 @@ class AutomationRun(Aggregate):
         self._record(StageStarted, {"stage": stage, "name": stage_name(stage), "items_total": items_total}, now)
 
     def start_batch(self, stage: int, items: list[dict[str, str]], batch_id: str, now: datetime) -> None:
-        """Announce a batch before its AI calls; only this batch may then be recorded."""
+        """Announce a batch before its AI calls; only this batch may then be recorded.
+        The event counts the batch's items and names only the first few."""
         self._require_status("running", action="start a batch")
         self._require_current_stage(stage)
-        self._record(BatchStarted, {"stage": stage, "batch_id": batch_id, "items": items}, now)
+        self._record(BatchStarted, {"stage": stage, "batch_id": batch_id, **batch_listing(items)}, now)
 
     def process_batch(
         self,
@@ -159,11 +164,11 @@ class AutomationRun(Aggregate):
             raise InvalidTransition("record a batch", self.status, f"batch {batch_id} is not the open one")
         for content_id, title in ready_for_review:
             self._record(ContentReadyForReview, {
-                "content_id": content_id, "title": title, "site_id": self.site_id,
+                "content_id": content_id, "title": shorten(title, 300), "site_id": self.site_id,
                 "content_url": content_path(self.site_id, content_id),
             }, now)
         for failure in failures:
-            self._record(ItemFailed, {"stage": stage, **failure}, now)
+            self._record(ItemFailed, {"stage": stage, **short_failure(failure)}, now)
         if credits:
             self._record(CreditsUsed, {"stage": stage, "credits": credits}, now)
         self._record(
@@ -181,7 +186,7 @@ class AutomationRun(Aggregate):
 
     def pause(self, reason: str, now: datetime) -> None:
         self._require_status("running", action="pause")
-        self._record(RunPaused, {"reason": reason, "stage": self.current_stage}, now)
+        self._record(RunPaused, {"reason": shorten(reason, TITLE_CHARS), "stage": self.current_stage}, now)
 
     def resume(self, now: datetime) -> None:
         self._require_status("paused", action="resume")
@@ -189,7 +194,7 @@ class AutomationRun(Aggregate):
 
     def cancel(self, reason: str, now: datetime) -> None:
         self._require_status("running", "paused", action="cancel")
-        self._record(RunCancelled, {"reason": reason, "stage": self.current_stage}, now)
+        self._record(RunCancelled, {"reason": shorten(reason, TITLE_CHARS), "stage": self.current_stage}, now)
 
     def complete(self, now: datetime) -> None:
         self._require_status("running", action="complete")
@@ -199,7 +204,8 @@ class AutomationRun(Aggregate):
 
     def fail(self, error_message: str, now: datetime) -> None:
         self._require_status("running", "paused", action="fail")
-        self._record(RunFailed, {"error_message": error_message, "stage": self.current_stage}, now)
+        self._record(RunFailed, {"error_message": shorten(error_message, MESSAGE_CHARS), "stage": self.current_stage},
+                     now)
 
     # --- guards -------------------------------------------------------------------
 
@@ -219,6 +225,7 @@ class AutomationRun(Aggregate):
         occurred_at = _iso(now)
         sequence = self.version + 1
         content = _content(self.run_id, sequence, event_class.__name__, occurred_at, data)
+        check_size(event_class.__name__, content)
         self.trigger_event(
             event_class,
             occurred_at=occurred_at,

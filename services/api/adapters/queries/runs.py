@@ -104,13 +104,14 @@ async def log_lines(pool: asyncpg.Pool, run_id: str, lines: int) -> list[str]:
     return [r["line"] for r in rows]
 
 
-async def events(pool: asyncpg.Pool, run_id: str) -> list[dict[str, Any]]:
+async def events(pool: asyncpg.Pool, run_id: str, after_sequence: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """A page of the run's trail after ``after_sequence``, and whether more follows it."""
     rows = await pool.fetch(
         "SELECT sequence, type, occurred_at, data, hash, prev_hash FROM run_events"
-        " WHERE run_id = $1 ORDER BY sequence",
-        run_id,
+        " WHERE run_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3",
+        run_id, after_sequence, limit + 1,
     )
-    return [dict(r, occurred_at=_iso(r["occurred_at"])) for r in rows]
+    return [dict(r, occurred_at=_iso(r["occurred_at"])) for r in rows[:limit]], len(rows) > limit
 
 
 async def wait_for_run(pool: asyncpg.Pool, run_id: str, timeout: float = 5.0) -> bool:

@@ -23,24 +23,34 @@ BatchSize = Annotated[int, Field(ge=1, le=1000)]
 Delay = Annotated[float, Field(ge=0, le=86_400)]
 
 
-def _hh_mm(value: str | None) -> str | None:
-    if value is not None:
-        parse_scheduled_time(value)
+HH_MM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+def _hh_mm(value: str) -> str:
+    parse_scheduled_time(value)
     return value
 
 
+def _no_defaults(schema: dict[str, Any]) -> None:
+    """Left out means unchanged: the schema shows no default, and null is not a value."""
+    for field in schema.get("properties", {}).values():
+        field.pop("default", None)
+
+
 # Any subset of the writable fields, one batch size per configurable stage of the registry.
+# Fields default to None only to tell "left out" from "given"; their types refuse null.
 ConfigUpdate = create_model(
     "ConfigUpdate",
-    __config__=ConfigDict(extra="forbid"),
-    __doc__="Any subset of the writable fields; anything else is refused.",
+    __config__=ConfigDict(extra="forbid", json_schema_extra=_no_defaults),
+    __doc__="Any subset of the writable fields; anything else, or null, is refused.",
     __validators__={"_hh_mm": field_validator("scheduled_time")(_hh_mm)},
-    is_enabled=(bool | None, None),
-    frequency=(Frequency | None, None),
-    scheduled_time=(str | None, Field(default=None, examples=["02:00"])),
-    **{key: (BatchSize | None, None) for key in BATCH_SIZE_KEYS},
-    within_stage_delay=(Delay | None, None),
-    between_stage_delay=(Delay | None, None),
+    is_enabled=(bool, None),
+    frequency=(Frequency, None),
+    scheduled_time=(str, Field(default=None, pattern=HH_MM_PATTERN, examples=["02:00"],
+                               description='"HH:MM", 24-hour, UTC')),
+    **{key: (BatchSize, None) for key in BATCH_SIZE_KEYS},
+    within_stage_delay=(Delay, None),
+    between_stage_delay=(Delay, None),
 )
 
 

@@ -20,8 +20,9 @@ MAX_KEYWORD_LENGTH = 200
 
 
 class KeywordIn(BaseModel):
-    # Checked for emptiness and length after spacing is normalised (see import_keywords).
-    keyword: str = Field(pattern=NO_NUL, description=f"1–{MAX_KEYWORD_LENGTH} characters, spacing normalised")
+    # Checked again for emptiness and length after spacing is normalised (see import_keywords).
+    keyword: str = Field(min_length=1, max_length=MAX_KEYWORD_LENGTH, pattern=NO_NUL,
+                         description=f"1–{MAX_KEYWORD_LENGTH} characters, spacing normalised")
     volume: int | None = Field(default=None, ge=0, le=10**9)
     difficulty: int | None = Field(default=None, ge=0, le=100)
     intent: str | None = Field(default=None, max_length=50, pattern=NO_NUL)

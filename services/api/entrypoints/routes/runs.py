@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 
 from services.api.entrypoints.deps import BusDep, CallerDep, PoolDep
 from services.api.application.errors import not_found
-from services.api.entrypoints.params import AsOf, HistoryLimit, LogLines, Offset, RunIdPath, RunIdQuery, SiteIdQuery
+from services.api.entrypoints.params import AfterSequence, AsOf, EventsLimit, HistoryLimit, LogLines, Offset, RunIdPath, RunIdQuery, SiteIdQuery
 from services.api.adapters.queries import runs as q
 from services.api.adapters.queries.tenancy import require_site
 from services.api.application.run_control import admit_run, control_run
@@ -64,11 +64,13 @@ async def get_run(run_id: RunIdPath, caller: CallerDep, pool: PoolDep, as_of: As
 
 
 @router.get("/runs/{run_id}/events", response_model=RunEvents)
-async def run_events(run_id: RunIdPath, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
-    """The run's whole audit trail, in order, with its hash chain."""
+async def run_events(run_id: RunIdPath, caller: CallerDep, pool: PoolDep,
+                     limit: EventsLimit = 1000, after_sequence: AfterSequence = 0) -> dict[str, Any]:
+    """The run's audit trail in order, with its hash chain, a page at a time."""
     if not await q.run_exists(pool, run_id, caller.account_id):
         raise not_found("run")
-    return {"events": await q.events(pool, run_id)}
+    events, has_more = await q.events(pool, run_id, after_sequence, limit)
+    return {"events": events, "has_more": has_more}
 
 
 @router.get("/logs", response_model=Logs)

@@ -54,7 +54,7 @@ class OpenAIProvider:
         self._settings = settings
         try:
             self._client = openai.AsyncOpenAI(
-                api_key=settings.openai_api_key,
+                api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
                 base_url=settings.openai_base_url,
                 timeout=settings.openai_timeout_seconds,
                 max_retries=settings.openai_max_retries,
@@ -158,7 +158,7 @@ class OpenAIProvider:
             raise AIError(f"OpenAI {name} call returned no choices")
         message = completion.choices[0].message
         if message.refusal:
-            raise AIError(f"OpenAI refused the {name} request: {message.refusal}")
+            raise AIError(f"provider_refused: the model refused the {name} request")
         content = message.content or ""
         tokens = completion.usage
         if tokens is None:  # some compatible servers omit usage; estimate rather than bill zero
@@ -183,11 +183,31 @@ def _problem(err: Exception) -> str:
     return str(err)
 
 
+# A provider's own error text can quote the request, the account or part of the API key
+# (a 401 does), and it reaches events, logs and the API: only a stable code and our own
+# words about it leave this module.
+_STATUS_WORDS = {
+    400: ("provider_bad_request", "the provider refused the request as malformed"),
+    401: ("provider_auth_failed", "the provider refused the API key"),
+    403: ("provider_forbidden", "the provider does not allow this request for the key"),
+    404: ("provider_not_found", "the provider does not know the model or endpoint"),
+    408: ("provider_timeout", "the provider timed out"),
+    409: ("provider_conflict", "the provider reported a conflict"),
+    413: ("provider_too_large", "the request was too large for the provider"),
+    422: ("provider_bad_request", "the provider could not process the request"),
+    429: ("provider_rate_limited", "the provider's rate limit or quota was exceeded"),
+}
+
+
 def _describe(err: openai.OpenAIError) -> str:
     if isinstance(err, openai.APITimeoutError):
-        return "the request timed out (after the client's retries)"
+        return "provider_timeout: the request timed out (after the client's retries)"
     if isinstance(err, openai.APIConnectionError):
-        return f"could not reach the API (after the client's retries): {err}"
+        return "provider_unreachable: could not reach the provider (after the client's retries)"
     if isinstance(err, openai.APIStatusError):
-        return f"HTTP {err.status_code}: {err.message}"
-    return str(err)
+        status = err.status_code
+        code, words = _STATUS_WORDS.get(status, ("provider_error", "the provider failed to answer"))
+        if status >= 500:
+            code, words = "provider_server_error", "the provider had an internal error"
+        return f"{code}: HTTP {status}: {words}"
+    return f"provider_error: {type(err).__name__}"
