@@ -249,13 +249,12 @@ async def test_latency_is_simulated():
 
 
 async def test_cancelling_aborts_an_in_flight_call_promptly():
-    task = asyncio.create_task(OfflineAI(latency_ms=10_000).cluster_keywords(sample_keywords(), []))
-    await asyncio.sleep(0.05)
-    started = time.monotonic()
+    task = asyncio.create_task(OfflineAI(latency_ms=600_000).cluster_keywords(sample_keywords(), []))
+    await asyncio.sleep(0.05)  # lets the call begin
     task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert time.monotonic() - started < 0.5
+    async with asyncio.timeout(5):  # far below the call's 10 minutes: it was abandoned
+        with pytest.raises(asyncio.CancelledError):
+            await task
 
 
 def test_build_ai_provider_follows_settings():
