@@ -34,7 +34,8 @@ class Faults:
         self.stack.start_process(label, module)
 
 
-@pytest.fixture(scope="session")
+# Per module: the private servers go away as soon as the scenarios are done.
+@pytest.fixture(scope="module")
 def faults() -> Iterator[Faults]:
     # Not pytest's tmp_path: the server runs as another user, who must reach its directory.
     root = Path(tempfile.mkdtemp(prefix="automation-faults-"))

@@ -15,7 +15,7 @@ from services.pipeline.application.commands import CommandHandlers
 from services.pipeline.application.service import PipelineService
 from services.pipeline.application.supervisor import Supervisor
 from services.pipeline.application.worker import RunWorker
-from shared.events.commands import PauseRun, StartRun
+from shared.events.commands import PauseRun, ResumeRun, StartRun
 from shared.infra.db import apply_schema
 from shared.infra.settings import Settings
 from tests.support.keywords import keyword_set
@@ -72,3 +72,21 @@ async def test_pauses_at_random_moments_never_fail_the_run(service) -> None:
         outcomes.append(run.status)
     # Pauses that all came too late would prove nothing: most must land mid-run.
     assert outcomes.count("paused") >= 10, outcomes
+
+
+async def test_a_redelivered_pause_does_not_strand_the_resumed_run(service) -> None:
+    url, store, pipeline, supervisor = service
+    account, site = _site(url)
+    run_id = str(uuid.uuid4())
+    pause = PauseRun(site_id=site, account_id=account, run_id=run_id)
+    await pipeline.dispatch(StartRun(site_id=site, account_id=account, run_id=run_id))
+    await pipeline.dispatch(pause)
+    await pipeline.dispatch(ResumeRun(site_id=site, account_id=account, run_id=run_id))
+    # The same command again, as Kafka may deliver it: refused as a duplicate, and the
+    # worker it woke in the meantime must not leave the run running with no one on it.
+    assert (await pipeline.dispatch(pause)).outcome == "duplicate"
+    async with asyncio.timeout(20):
+        while run_id in supervisor.carrying():
+            await asyncio.sleep(0.02)
+    run = await asyncio.to_thread(store.get, uuid.UUID(run_id))
+    assert run.status == "completed", (run.status, run.current_stage)
