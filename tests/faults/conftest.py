@@ -64,7 +64,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if not FIGURES:
         return
     rows = [figure.as_dict() for figure in FIGURES]
-    totals = {key: sum(row[key] for row in rows) for key in rows[0] if key != "scenario" and key != "seconds"}
+    totals = {key: sum(row[key] for row in rows) for key in rows[0] if key != "scenario"}
+    totals["seconds"] = round(totals["seconds"], 1)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps({"scenarios": rows, "totals": totals}, indent=2) + "\n")
     terminalreporter.section("fault injection")
