@@ -250,7 +250,7 @@ async def test_latency_is_simulated():
 
 async def test_cancelling_aborts_an_in_flight_call_promptly():
     task = asyncio.create_task(OfflineAI(latency_ms=600_000).cluster_keywords(sample_keywords(), []))
-    await asyncio.sleep(0.05)  # lets the call begin
+    await asyncio.sleep(0)  # one turn of the loop: the task is now in the call's first await, its latency
     task.cancel()
     # Far below the call's 10 minutes: it was abandoned. (The deadline goes inside, so that
     # its own cancellation surfaces as TimeoutError, not as the expected CancelledError.)
