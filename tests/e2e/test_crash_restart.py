@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 import uuid
 from typing import Iterator
 
@@ -53,7 +52,6 @@ def test_pipeline_killed_mid_stage_finishes_the_run_exactly_once(slow_stack: Sta
 
     slow_stack.kill("pipeline", signal.SIGKILL)
     slow_stack.kill("projector", signal.SIGKILL)
-    time.sleep(0.5)
     slow_stack.start_process("projector", "services.projector")
     slow_stack.start_process("pipeline", "services.pipeline")
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from tests.support.client import Api
+from tests.support.kafka import messages_of
 from tests.support.keywords import keyword_set
 from tests.support.stack import Stack
 
@@ -17,39 +16,21 @@ COMMAND_FIELDS = {"type", "command_id", "site_id", "account_id", "run_id", "trig
 EVENT_FIELDS = {"event_id", "type", "run_id", "site_id", "account_id", "sequence", "occurred_at", "schema_version", "data"}
 
 
-def _read_topic(topic: str, settle: float = 1.0) -> list:
-    async def read() -> list:
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers="127.0.0.1:9092", auto_offset_reset="earliest",
-                                    enable_auto_commit=False, group_id=None)
-        await consumer.start()
-        try:
-            records = []
-            while batch := await consumer.getmany(timeout_ms=int(settle * 1000)):
-                for messages in batch.values():
-                    records.extend(messages)
-            return records
-        finally:
-            await consumer.stop()
-
-    return asyncio.run(read())
-
-
 def test_commands_and_events_on_kafka_follow_the_contract(stack: Stack, api: Api) -> None:
     tenant = api.tenant()
     api.import_keywords(tenant, keyword_set(topics=1, per_topic=3))
     api.configure(tenant, within_stage_delay=0, between_stage_delay=0)
     run_id = api.run_now(tenant).json()["run_id"]
     api.wait_status(tenant, run_id, "completed")
-    prefix = stack.env["KAFKA_TOPIC_PREFIX"]
 
-    starts = [r for r in _read_topic(f"{prefix}automation.commands") if json.loads(r.value).get("run_id") == run_id]
+    starts = [r for r, _ in messages_of(stack, "commands", run_id)]
     assert len(starts) == 1 and starts[0].key == tenant.site_id.encode()
     start = json.loads(starts[0].value)
     assert set(start) >= COMMAND_FIELDS
     assert (start["type"], start["trigger_type"], start["schema_version"]) == ("StartRun", "manual", 1)
     assert (start["site_id"], start["account_id"]) == (tenant.site_id, tenant.account_id)
 
-    records = [r for r in _read_topic(f"{prefix}automation.events") if json.loads(r.value).get("run_id") == run_id]
+    records = [r for r, _ in messages_of(stack, "events", run_id)]
     assert {r.key for r in records} == {tenant.site_id.encode()} and len({r.partition for r in records}) == 1
     events = [json.loads(r.value) for r in records]
     unique = {e["event_id"]: e for e in events}  # at least once: duplicates share an event_id

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.support.client import Api
+from tests.support.kafka import bootstrap, topic
 from tests.support.keywords import keyword_set
 
 pytestmark = pytest.mark.e2e
@@ -14,16 +17,23 @@ FAST = {"within_stage_delay": 0, "between_stage_delay": 0}
 def test_run_now_completes_and_shows_in_current_run_and_history(api: Api) -> None:
     tenant = api.tenant()
     api.import_keywords(tenant, keyword_set())
-    api.configure(tenant, **FAST)
+    # A second between stages keeps the run current long enough to be seen there.
+    api.configure(tenant, within_stage_delay=0, between_stage_delay=1)
 
     answer = api.run_now(tenant)
     assert answer.status_code == 202, answer.text
     run_id = answer.json()["run_id"]
     assert answer.json()["status"] == "running"
 
-    current = api.call(tenant.token, "GET", "/api/v1/automation/current_run", params={"site_id": tenant.site_id})
+    # The read model may lag the 202 by a moment: poll until the run shows, with a deadline.
+    deadline = time.monotonic() + 5
+    while (current := api.call(tenant.token, "GET", "/api/v1/automation/current_run",
+                               params={"site_id": tenant.site_id})).json()["run"] is None:
+        assert time.monotonic() < deadline, "the running run never showed in current_run"
+        time.sleep(0.05)
     assert current.status_code == 200
-    assert current.json()["run"] is None or current.json()["run"]["run_id"] == run_id
+    shown = current.json()["run"]
+    assert (shown["run_id"], shown["site_id"], shown["status"]) == (run_id, tenant.site_id, "running")
 
     run = api.wait_status(tenant, run_id, "completed")
     assert run["trigger_type"] == "manual"
@@ -60,16 +70,15 @@ def test_malformed_messages_are_dropped_without_blocking_their_partition(stack, 
     tenant = api.tenant()
     api.import_keywords(tenant, keyword_set(topics=1))
     api.configure(tenant, **FAST)
-    prefix = stack.env["KAFKA_TOPIC_PREFIX"]
 
     async def send_garbage() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers="127.0.0.1:9092")
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap(stack))
         await producer.start()
         try:
             key = tenant.site_id.encode()
-            await producer.send_and_wait(f"{prefix}automation.commands", b"not json", key=key)
-            await producer.send_and_wait(f"{prefix}automation.commands", b'{"type": "StartRun"}', key=key)
-            await producer.send_and_wait(f"{prefix}automation.events", b'{"type": "RunStarted"}', key=key)
+            await producer.send_and_wait(topic(stack, "commands"), b"not json", key=key)
+            await producer.send_and_wait(topic(stack, "commands"), b'{"type": "StartRun"}', key=key)
+            await producer.send_and_wait(topic(stack, "events"), b'{"type": "RunStarted"}', key=key)
         finally:
             await producer.stop()
 

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import time
 
 import pytest
 
@@ -182,28 +181,29 @@ async def test_too_short_article_is_re_asked(fake, provider):
 
 async def test_timeout_after_retries_raises_ai_error(fake):
     ai = OpenAIProvider(settings_for(fake, openai_timeout_seconds=0.3, openai_max_retries=1))
-    fake.script(Delay(3), Delay(3))
-    started = time.monotonic()
+    fake.script(Delay(30), Delay(30))
     try:
-        with pytest.raises(AIError, match="timed out"):
-            await ai.write_article(ArticleBrief("t1", "Moka", "", ("moka pot",)))
+        # A deadline far below the answers' 30 s: only the client's own timeouts can meet it.
+        async with asyncio.timeout(10):
+            with pytest.raises(AIError, match="timed out"):
+                await ai.write_article(ArticleBrief("t1", "Moka", "", ("moka pot",)))
     finally:
         await ai.aclose()
     assert len(fake.requests) == 2
-    assert time.monotonic() - started < 2.5
 
 
 async def test_cancelling_aborts_an_in_flight_request_promptly(fake, provider):
-    fake.script(Delay(3))
+    fake.script(Delay(30))
     task = asyncio.create_task(provider.write_article(ArticleBrief("t1", "Moka", "", ())))
     async with asyncio.timeout(5):
         while not fake.requests:
             await asyncio.sleep(0.01)
-    started = time.monotonic()
     task.cancel()
+    # Far below the answer's 30 s: the request was abandoned. (The deadline goes inside, so
+    # that its own cancellation surfaces as TimeoutError, not as the expected CancelledError.)
     with pytest.raises(asyncio.CancelledError):
-        await task
-    assert time.monotonic() - started < 0.5
+        async with asyncio.timeout(5):
+            await task
 
 
 async def test_server_errors_exhausting_retries_raise_ai_error(fake, provider):

@@ -36,28 +36,28 @@ def base_database_url() -> str:
     return os.environ.get("DATABASE_URL", LOCAL_DATABASE_URL)
 
 
-def fresh_database(name: str) -> str:
-    """Drop and create database ``name`` on the test server; returns its URL."""
-    drop_database(name)
-    base = base_database_url()
+def fresh_database(name: str, server: str | None = None) -> str:
+    """Drop and create database ``name`` on the test server (or ``server``); returns its URL."""
+    drop_database(name, server)
+    base = server or base_database_url()
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return urlunparse(urlparse(base)._replace(path=f"/{name}"))
 
 
-def migrated_database(name: str) -> str:
+def migrated_database(name: str, server: str | None = None) -> str:
     """A fresh database ``name`` at the head revision, as `make services` leaves one."""
-    url = fresh_database(name)
+    url = fresh_database(name, server)
     upgrade(url)
     return url
 
 
-def drop_database(name: str, attempts: int = 20) -> None:
+def drop_database(name: str, server: str | None = None, attempts: int = 20) -> None:
     """Drop ``name`` even with sessions on it. An autovacuum worker on it belongs to the
     superuser, which our role may not terminate: wait for the worker to finish instead."""
     for attempt in range(attempts):
         try:
-            with psycopg.connect(base_database_url(), autocommit=True) as conn:
+            with psycopg.connect(server or base_database_url(), autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             return
         except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
@@ -69,14 +69,16 @@ def drop_database(name: str, attempts: int = 20) -> None:
 class Stack:
     """api + pipeline(s) + projector against one fresh database and a private topic prefix."""
 
-    def __init__(self, name: str, **env: str) -> None:
+    def __init__(self, name: str, server: str | None = None, **env: str) -> None:
+        """``server``: the PostgreSQL to make the stack's database on, if not the shared one."""
         self.name = name
+        self.server = server
         # Per session too: teammates' test sessions share the server and must not drop each other's.
         self.database = f"automation_test_{name}_{SESSION}"
         self.port = free_port()
         self.env = {
             **os.environ,
-            "DATABASE_URL": migrated_database(self.database),
+            "DATABASE_URL": migrated_database(self.database, server),
             "KAFKA_TOPIC_PREFIX": f"test-{SESSION}-{name}.",
             "AUTOMATION_ADMIN_TOKEN": ADMIN_TOKEN,
             "API_HOST": "127.0.0.1",
@@ -98,7 +100,7 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-        drop_database(self.database)
+        drop_database(self.database, self.server)
 
     def start(self) -> "Stack":
         self.start_process("projector", "services.projector")

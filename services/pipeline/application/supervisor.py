@@ -48,8 +48,15 @@ class Supervisor:
 
     def withdraw_stop(self, run_id: str) -> None:
         flag = self._flags.get(run_id)
-        if flag is not None and run_id in self.carrying():
+        if flag is None:
+            return
+        if run_id in self.carrying():
             flag.clear()
+        elif flag.reason == "pause":
+            # The worker stopped on the flag before the pause was refused (a redelivered
+            # PauseRun, say): pick the run up again, or it stays running with no one on it.
+            # A run that really is paused or ended makes the new worker return at once.
+            self.launch(run_id)
 
     async def abort(self, run_id: str, reason: str) -> None:
         """Stop at once, abandoning any AI call in flight (cancel, or a lost partition)."""
