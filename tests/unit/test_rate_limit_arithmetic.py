@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.pipeline.domain.rate_limit import Buckets, Limit, cool_down, settle, take
+from tests.support.windows import most_in_a_window
 
 pytestmark = pytest.mark.unit
 
@@ -30,15 +31,6 @@ def arrivals_from(steps: list[float]) -> list[float]:
         now += gap
         times.append(now)
     return times
-
-
-def most_in_a_window(times: list[float], seconds: float) -> int:
-    ordered, most, first = sorted(times), 0, 0
-    for last, at in enumerate(ordered):
-        while ordered[first] < at - seconds + EPSILON:  # windows are half open: [t, t + seconds)
-            first += 1
-        most = max(most, last - first + 1)
-    return most
 
 
 @settings(max_examples=300, deadline=None)
