@@ -5,7 +5,8 @@ GCRA form: `*_full_at` is when that bucket would be full again; a bucket that is
 stays at '-infinity'. `last_grant` is the latest time a call was allowed to start (grants
 never go back in time), and `cool_down_until` is when the provider may be called again
 after it answered 429. All times are the database's clock, so processes on hosts with
-skewed clocks still agree. The arithmetic is in `adapters/rate_limit_sql.py`.
+skewed clocks still agree. The rule is `services/pipeline/domain/rate_limit.py`, run by
+`services/pipeline/adapters/ai/rate_limit_pg.py`.
 
 Revision ID: 0005_ai_rate_limit
 Revises: 0004_live_stream
