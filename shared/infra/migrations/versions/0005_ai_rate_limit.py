@@ -1,8 +1,8 @@
 """The AI provider's rate limit, shared by every pipeline process.
 
 One row per provider holds a token bucket per limit kind (requests, tokens, images) in
-GCRA form: `*_full_at` is when that bucket would be full again; a bucket that is full
-stays at '-infinity'. `last_grant` is the latest time a call was allowed to start (grants
+GCRA form: `*_full_at` is when that bucket would be full again (any time past: full; a new
+row starts at '-infinity'). `last_grant` is the latest time a call was allowed to start (grants
 never go back in time), and `cool_down_until` is when the provider may be called again
 after it answered 429. All times are the database's clock, so processes on hosts with
 skewed clocks still agree. The rule is `services/pipeline/domain/rate_limit.py`, run by
