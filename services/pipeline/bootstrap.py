@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from services.pipeline.adapters.ai import build_ai_provider
+from services.pipeline.adapters.ai import build_ai_provider, limit_rate
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.planner_sql import PgPlanner
 from services.pipeline.application.ai_port import AIProvider
@@ -31,7 +31,7 @@ class PipelineParts:
 async def build(settings: Settings, ai: AIProvider | None = None) -> PipelineParts:
     store = RunStore.from_settings(settings)
     pool = await create_pool(settings.database_url, max_size=4)
-    ai = ai or build_ai_provider(settings)
+    ai = ai or limit_rate(build_ai_provider(settings), settings, pool)
     handlers = CommandHandlers(store, PgPlanner(store))
     worker = RunWorker(store, handlers, ai)
     supervisor = Supervisor(worker.execute, worker.fail)

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     openai_image_model: str = "dall-e-3"
     openai_timeout_seconds: float = 60.0
     openai_max_retries: int = 3
+    # The provider's limits, held across every pipeline process together; unset: unlimited.
+    ai_requests_per_minute: int | None = Field(default=None, gt=0)
+    ai_tokens_per_minute: int | None = Field(default=None, gt=0)
+    ai_images_per_minute: int | None = Field(default=None, gt=0)
     offline_ai_latency_ms: int = Field(default=0, ge=0)
     # A regex: offline per-item calls about matching subjects fail, to exercise failure handling.
     offline_ai_fail_pattern: str | None = None

@@ -20,7 +20,7 @@ def test_a_run_on_the_openai_provider_completes_and_bills_its_token_usage() -> N
             tenant = api.tenant()
             api.import_keywords(tenant, keyword_set(topics=2, per_topic=3))
             api.configure(tenant, within_stage_delay=0, between_stage_delay=0)
-            fake.script(Status(429))  # the first call is rate limited, the client retries
+            fake.script(Status(429))  # the first call is rate limited; the rate-limited provider retries it
             run_id = api.run_now(tenant).json()["run_id"]
             run = api.wait_status(tenant, run_id, "completed", "failed", timeout=120)
             assert run["status"] == "completed", run["error_message"]

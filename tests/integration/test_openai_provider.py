@@ -13,6 +13,7 @@ from services.pipeline.application.ai_port import (
     ClusterInput,
     ExistingCluster,
     KeywordInput,
+    RateLimited,
 )
 from shared.infra.settings import Settings
 from tests.support.fake_openai import MALFORMED, OK, Delay, FakeOpenAI, ImageUrl, Reply, Status
@@ -145,12 +146,24 @@ async def test_generate_image_passes_a_hosted_url_through(fake, provider):
     assert result.value.url == "https://images.example/1.png" and result.value.png is None
 
 
-async def test_rate_limit_is_retried_by_the_client_then_succeeds(fake, provider):
-    fake.script(Status(429), OK)
-    result = await provider.generate_ideas(ClusterInput("c1", "Moka Pot", "", ("moka pot",)))
-    assert len(fake.requests) == 2
-    assert fake.requests[0].body == fake.requests[1].body
-    assert result.value and result.usage.prompt_tokens == fake.requests[1].usage["prompt_tokens"]
+@pytest.mark.parametrize("retry_after_ms, retry_after", [(250, 0.25), (None, None)])
+async def test_a_rate_limit_is_not_retried_by_the_client_but_raised_with_its_retry_after(
+    fake, provider, retry_after_ms, retry_after
+):
+    # The shared rate limiter retries it, after slowing every process (tests/integration/test_rate_limited_ai.py).
+    fake.script(Status(429, retry_after_ms=retry_after_ms))
+    with pytest.raises(RateLimited) as caught:
+        await provider.generate_ideas(ClusterInput("c1", "Moka Pot", "", ("moka pot",)))
+    assert len(fake.requests) == 1
+    assert caught.value.retry_after == retry_after
+    assert "provider_rate_limited" in str(caught.value)
+
+
+async def test_an_image_rate_limit_is_raised_too(fake, provider):
+    fake.script(Status(429))
+    with pytest.raises(RateLimited):
+        await provider.generate_image("a kettle")
+    assert len(fake.requests) == 1
 
 
 async def test_malformed_json_is_re_asked_once_then_accepted(fake, provider):

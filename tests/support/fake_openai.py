@@ -8,6 +8,9 @@
 
 Chat answers follow ``response_format.json_schema.name``: keyword_clusters, article_ideas,
 article, image_prompts. Faults are consumed one per request, whichever the endpoint.
+
+    fake.storm(every=3)                   # a 429 to every third unscripted request,
+                                          # every other one of them without Retry-After
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ class RecordedRequest:
     body: dict[str, Any]
     headers: dict[str, str]
     usage: dict[str, int] | None = None  # the usage the fake answered with, if any
+    rate_limited: bool = False  # answered 429
+    retry_after_ms: int | None = None  # the Retry-After of that 429, if it had one
     at: float = field(default_factory=time.monotonic)
 
     @property
@@ -90,6 +95,8 @@ class FakeOpenAI:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._port = 0
+        self._storm_every = 0
+        self._unscripted = 0
 
     @property
     def base_url(self) -> str:
@@ -99,10 +106,16 @@ class FakeOpenAI:
         with self._lock:
             self._steps.extend(steps)
 
+    def storm(self, every: int = 3, retry_after_ms: int = 50) -> None:
+        """Answer 429 to every ``every``-th unscripted request; every other 429 says Retry-After."""
+        with self._lock:
+            self._storm_every, self._storm_retry_after_ms, self._unscripted = every, retry_after_ms, 0
+
     def reset(self) -> None:
         with self._lock:
             self._steps.clear()
             self.requests.clear()
+            self._storm_every = 0
 
     def start(self, timeout: float = 10.0) -> FakeOpenAI:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -140,8 +153,19 @@ class FakeOpenAI:
         record = RecordedRequest(request.url.path, body, dict(request.headers))
         with self._lock:
             self.requests.append(record)
-            step = self._steps.popleft() if self._steps else OK
+            step = self._steps.popleft() if self._steps else self._unscripted_step()
+        if isinstance(step, Status) and step.code == 429:
+            record.rate_limited, record.retry_after_ms = True, step.retry_after_ms
         return step, record
+
+    def _unscripted_step(self) -> Step:
+        if not self._storm_every:
+            return OK
+        self._unscripted += 1
+        if self._unscripted % self._storm_every:
+            return OK
+        with_header = (self._unscripted // self._storm_every) % 2 == 0
+        return Status(429, retry_after_ms=self._storm_retry_after_ms if with_header else None)
 
     def _app(self) -> FastAPI:
         app = FastAPI()

@@ -17,6 +17,15 @@ class AIError(Exception):
     """An AI call failed for good (after the adapter's own retries)."""
 
 
+class RateLimited(AIError):
+    """The provider answered 429. Not retried by the adapter: the rate limiter in front of it
+    slows every caller of the provider, then tries again (``adapters/ai/rate_limited.py``)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds, when the provider said
+
+
 @dataclass(frozen=True)
 class Usage:
     prompt_tokens: int = 0

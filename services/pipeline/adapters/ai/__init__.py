@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncpg
+
 from shared.infra.settings import Settings
 
 from ...application.ai_port import AIProvider
+from ...domain.rate_limit import Limit, Limits
+from .rate_limit_pg import PgRateLimiter
+from .rate_limited import RateLimitedAI
 
 
 def build_ai_provider(settings: Settings) -> AIProvider:
@@ -20,4 +25,17 @@ def build_ai_provider(settings: Settings) -> AIProvider:
     raise ValueError(f"unknown AI provider {settings.ai_provider!r}")
 
 
-__all__ = ["build_ai_provider"]
+def limit_rate(provider: AIProvider, settings: Settings, pool: asyncpg.Pool) -> AIProvider:
+    """The provider behind the limit every pipeline process shares (AI_*_PER_MINUTE)."""
+    limits = rate_limits(settings)
+    if provider.name == "offline" and not any(limits):
+        return provider  # it never answers 429: with no limit set, skip the round trip per call
+    return RateLimitedAI(provider, PgRateLimiter(pool, provider.name, limits))
+
+
+def rate_limits(settings: Settings) -> Limits:
+    per_minute = (settings.ai_requests_per_minute, settings.ai_tokens_per_minute, settings.ai_images_per_minute)
+    return tuple(Limit.per_minute(n) if n else None for n in per_minute)  # type: ignore[return-value]
+
+
+__all__ = ["build_ai_provider", "limit_rate"]

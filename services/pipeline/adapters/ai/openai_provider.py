@@ -1,14 +1,18 @@
 """The OpenAI (or OpenAI-compatible) provider: structured chat outputs and the images API.
 
-Rate limits (429), 408/409 and 5xx answers, timeouts and dropped connections are retried
-by the ``openai`` client itself, with exponential backoff that honours ``Retry-After``,
-up to ``openai_max_retries`` times. What still fails after that becomes an ``AIError``.
+408/409 and 5xx answers, timeouts and dropped connections are retried by the ``openai``
+client itself, with exponential backoff that honours ``Retry-After``, up to
+``openai_max_retries`` times. What still fails after that becomes an ``AIError``.
+A rate limit (429) is not retried here: it becomes ``RateLimited`` with the provider's
+Retry-After, so the shared rate limiter can slow every caller of the provider at once.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import email.utils
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,6 +23,7 @@ from shared.infra.settings import Settings
 
 from ...application.ai_port import (
     AIError,
+    RateLimited,
     AIResult,
     Article,
     ArticleBrief,
@@ -47,13 +52,20 @@ A = TypeVar("A", bound=BaseModel)
 T = TypeVar("T")
 
 
+class _ClientLeavingRateLimitsToUs(openai.AsyncOpenAI):
+    """The client's own retries for everything but 429, which must slow every process."""
+
+    def _should_retry(self, response: Any) -> bool:
+        return response.status_code != 429 and super()._should_retry(response)
+
+
 class OpenAIProvider:
     name = "openai"
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         try:
-            self._client = openai.AsyncOpenAI(
+            self._client = _ClientLeavingRateLimitsToUs(
                 api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
                 base_url=settings.openai_base_url,
                 timeout=settings.openai_timeout_seconds,
@@ -102,6 +114,8 @@ class OpenAIProvider:
             extra = {}
         try:
             response = await self._client.images.generate(model=model, prompt=prompt, n=1, **extra)
+        except openai.RateLimitError as err:
+            raise _rate_limited("image generation", err) from err
         except openai.OpenAIError as err:
             raise AIError(f"OpenAI image generation failed: {_describe(err)}") from err
         if not response.data:
@@ -152,6 +166,8 @@ class OpenAIProvider:
                 messages=messages,  # type: ignore[arg-type]
                 response_format=response_format(name, answer_type),  # type: ignore[arg-type]
             )
+        except openai.RateLimitError as err:
+            raise _rate_limited(name, err) from err
         except openai.OpenAIError as err:
             raise AIError(f"OpenAI {name} call failed: {_describe(err)}") from err
         if not completion.choices:
@@ -197,6 +213,21 @@ _STATUS_WORDS = {
     422: ("provider_bad_request", "the provider could not process the request"),
     429: ("provider_rate_limited", "the provider's rate limit or quota was exceeded"),
 }
+
+
+def _rate_limited(call: str, err: openai.RateLimitError) -> RateLimited:
+    return RateLimited(f"OpenAI {call} call failed: {_describe(err)}", _retry_after(err.response.headers))
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms``, or ``retry-after`` as seconds or an HTTP date."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            return max(0.0, float(headers[name]) * scale)
+        except (KeyError, TypeError, ValueError):
+            pass
+    parsed = email.utils.parsedate_tz(headers.get("retry-after") or "")
+    return max(0.0, email.utils.mktime_tz(parsed) - time.time()) if parsed else None
 
 
 def _describe(err: openai.OpenAIError) -> str:
