@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -44,8 +45,10 @@ def browser() -> Iterator[Chrome]:
         yield driver
 
 
-def wait(driver: Chrome, condition: Callable[[Chrome], object], timeout: float = 30, what: str = "") -> object:
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d), message=what)
+def wait(driver: Chrome, condition: Callable[[Chrome], object], timeout: float = 60, what: str = "") -> object:
+    # The page re-renders as the stream pushes: an element read mid-render is just read again.
+    waiter = WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
+    return waiter.until(lambda d: condition(d), message=what)
 
 
 def find(driver: Chrome, selector: str) -> WebElement:
