@@ -63,6 +63,20 @@ def test_a_run_short_of_credits_resumes_only_once_its_next_batch_is_covered(pace
     assert "RunResumed" not in _events(papi, tenant, run_id)
     assert papi.run(tenant, run_id)["status"] == "paused"
 
+    # Exactly what the next batch can cost: the run resumes, and stops again before a batch
+    # it can't cover, so every batch it starts is paid for.
+    required = error["details"]["required"]
+    assert papi.admin("POST", f"/api/v1/admin/accounts/{tenant.account_id}/credits",
+                      json={"amount": required}).status_code == 200
+    assert _control(papi, tenant, "resume", run_id).status_code == 202
+    starved = papi.wait_run(tenant, run_id, lambda r: r["status"] == "paused" and r["resumed_at"]
+                            and r["pause_reason"] == "insufficient_credits", timeout=60)
+    _wait_for_batches_to_land(papi, tenant, run_id)
+    types = _events(papi, tenant, run_id)
+    after_resume = types[types.index("RunResumed"):]
+    assert after_resume.count("BatchStarted") == after_resume.count("BatchProcessed") >= 1
+    assert starved["total_credits_used"] > 0
+
     top_up = papi.admin("POST", f"/api/v1/admin/accounts/{tenant.account_id}/credits", json={"amount": 10_000})
     assert top_up.status_code == 200
     resumed = _control(papi, tenant, "resume", run_id)
@@ -73,7 +87,7 @@ def test_a_run_short_of_credits_resumes_only_once_its_next_batch_is_covered(pace
     (spent,), = _sql(paced, "SELECT COALESCE(sum(amount), 0) FROM credit_ledger WHERE run_id = %s AND kind = 'debit'"
                             " AND entry_key <> %s", run_id, f"{run_id}:drain")
     assert spent == run["total_credits_used"] > 0
-    assert reserved == 0 and credits == 10_000 - (spent - _spent_before(paced, run_id))
+    assert reserved == 0 and credits == required + 10_000 - (spent - _spent_before(paced, run_id))
 
 
 def _wait_for_batches_to_land(api: Api, tenant: Tenant, run_id: str, timeout: float = 30.0) -> None:
