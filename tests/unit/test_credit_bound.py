@@ -93,3 +93,10 @@ def test_bad_token_counts_are_refused() -> None:
         calls_of_batch(2, [-1])
     with pytest.raises(ValueError):
         calls_of_batch(1, [1], context_tokens=-5)
+
+
+def test_every_stage_that_calls_the_ai_declares_the_limits_of_its_calls() -> None:
+    from services.pipeline.application.stage_work import STAGE_WORK
+
+    for entry in STAGE_WORK.values():
+        assert (entry.ai_method is None) == (not entry.stage.makes_ai_calls), entry.stage.name
