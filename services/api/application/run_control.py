@@ -16,7 +16,7 @@ _REFUSALS = {
     "insufficient_credits": "the account's credits do not cover 1.2 x the estimate",
 }
 _CONTROL_REFUSALS = {
-    "insufficient_credits": "the account's credits do not cover the most the run's next batch can cost",
+    "insufficient_credits": "what the run may still spend does not cover the most its next batch can cost",
 }
 _CONTROLS = {"pause": PauseRun, "resume": ResumeRun, "cancel": CancelRun}
 

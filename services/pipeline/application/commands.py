@@ -122,8 +122,8 @@ class CommandHandlers:
         return retry_on_conflict(attempt)
 
     def _resume(self, run: AutomationRun, now: datetime) -> None:
-        """Resume only a run whose next batch what it may still spend covers: a run paused
-        short of credits would otherwise make AI calls it can't pay for."""
+        """Resume a run only if what it may still spend covers the most its next batch can
+        cost: a run paused short of credits would otherwise make AI calls it can't pay for."""
         run.resume(now)  # a run that isn't paused is refused as such first
         required = next_batch_bound(self.planner, run)
         available = self.planner.available_credits(run.account_id, run.run_id)
