@@ -20,7 +20,9 @@ _NOT_FAILED = (
 # A run's work is fixed at admission: stage 1 takes only keywords created by then, so keywords
 # imported while it is active wait for the next run. Later stages take only what runs create,
 # and a site has one active run, so they follow from stage 1. A run admitted before the
-# watermark existed (NULL) takes every keyword.
+# watermark existed (NULL) takes every keyword. An import whose transaction began before the
+# admission's and committed after it is taken too (created_at is its transaction's start):
+# at most the imports in flight at that instant, and each batch still checks its bound.
 _ADMITTED = (
     "(p.stage <> 1 OR p.created_at <= COALESCE("
     "(SELECT r.admitted_at FROM pipeline_runs r WHERE r.run_id = %(run_id)s), 'infinity'))"
