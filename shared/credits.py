@@ -22,16 +22,30 @@ earlier stages create, so the estimate walks the stages in order from what is pe
 ``estimated_credits`` is the sum over stages, and a run is admitted when
 ``available_credits >= required_credits = ceil(1.2 × estimated_credits)``;
 the 20 % margin covers calls that use more tokens than the flat estimate assumes.
+
+Bound (before each batch, and before a resume: what the run may still spend must cover it)
+------------------------------------------------------------------------------------------
+The most a batch can cost, whatever the provider answers, from the limits each stage
+declares in the registry:
+
+- a batch makes one call per item, or one call for the whole batch (stage 1);
+- a text call sends its items (at most ``input_tokens``: their UTF-8 bytes, since byte-level
+  tokenizers never make more tokens than bytes) and the stage's instructions, and the answer
+  is capped at the stage's ``output_token_cap(items)``, which grows with the keywords of a
+  clustering call. A call makes up to ``ATTEMPTS_PER_CALL`` requests; a re-ask sends the
+  conversation again with the earlier answer and a complaint of at most ``REASK_TOKENS``.
+  The call's tokens are priced as a text call;
+- an image call costs its images, ``IMAGE_CREDITS`` each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Final
 
-from shared.stages import STAGES, Stage
+from shared.stages import ATTEMPTS_PER_CALL, REASK_TOKENS, STAGES, Stage
 from shared.stages import stage as stage_of
 
 TOKENS_PER_CREDIT: Final = 1000
@@ -95,6 +109,52 @@ def batch_cost_estimate(number: int, items: int) -> int:
     _require_non_negative_int("items", items)
     units = min(items, 1) if stage.per_batch else items
     return units * stage.credits_per_unit
+
+
+# --- bound -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AICall:
+    """One AI call of a batch: the items it carries, and at most how many tokens they make."""
+
+    items: int
+    input_tokens: int
+
+
+def input_token_bound(text: str) -> int:
+    """At most how many tokens ``text`` makes: byte-level BPE never makes more than its bytes."""
+    return len(text.encode("utf-8"))
+
+
+def calls_of_batch(number: int, item_tokens: Sequence[int], context_tokens: int = 0) -> list[AICall]:
+    """The AI calls stage ``number`` makes for a batch whose items make ``item_tokens``;
+    ``context_tokens`` is what each call sends besides its items and instructions."""
+    stage = stage_of(number)
+    for tokens in (*item_tokens, context_tokens):
+        _require_non_negative_int("tokens", tokens)
+    if not stage.makes_ai_calls or not item_tokens:
+        return []
+    if stage.per_batch:
+        return [AICall(len(item_tokens), sum(item_tokens) + context_tokens)]
+    return [AICall(1, tokens + context_tokens) for tokens in item_tokens]
+
+
+def call_credit_bound(number: int, call: AICall) -> int:
+    """The most one AI call of stage ``number`` can be charged (see the module's docstring)."""
+    stage = stage_of(number)
+    if stage.images_per_call:
+        return credits_for_images(stage.images_per_call)
+    sent = call.input_tokens + stage.instruction_tokens
+    answer = stage.output_token_cap(call.items)
+    # Each request sends what the one before did, plus its answer and a complaint.
+    tokens = sum(sent + attempt * (answer + REASK_TOKENS) + answer for attempt in range(ATTEMPTS_PER_CALL))
+    return credits_for_text_call(tokens)
+
+
+def batch_credit_bound(number: int, calls: Sequence[AICall]) -> int:
+    """The most a batch of stage ``number`` making ``calls`` can be charged."""
+    return sum(call_credit_bound(number, call) for call in calls)
 
 
 def _units(stage: Stage, items: int, batch_sizes: Mapping[int, int]) -> int:

@@ -15,6 +15,9 @@ _REFUSALS = {
     "run_active": "the site already has a running or paused run",
     "insufficient_credits": "the account's credits do not cover 1.2 x the estimate",
 }
+_CONTROL_REFUSALS = {
+    "insufficient_credits": "what the run may still spend does not cover the most its next batch can cost",
+}
 _CONTROLS = {"pause": PauseRun, "resume": ResumeRun, "cancel": CancelRun}
 
 
@@ -52,6 +55,9 @@ async def control_run(runs: Runs, bus: CommandBus, action: str, run_id: str,
         raise not_found("run")
     decision = await _decision(bus, command_class(site_id=head["site_id"], account_id=account_id, run_id=run_id))
     if decision["outcome"] != Outcome.ACCEPTED:
+        code = decision["error_code"]
+        if code in _CONTROL_REFUSALS:
+            raise ApiError(400, code, _CONTROL_REFUSALS[code], decision["details"])
         status = decision["details"].get("status", head["status"])
         raise ApiError(400, "invalid_transition", f"cannot {action} a run that is {status}", {"status": status})
     return {"run_id": run_id, "command": action}

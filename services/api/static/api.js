@@ -54,12 +54,16 @@ export async function imageUrl(path) {
 
 const credits = (n) => `${Number(n).toLocaleString("en-US")} credit${n === 1 ? "" : "s"}`;
 
-export function sentence(error) {
+export function sentence(error, action = null) {
   const details = error.details ?? {};
   switch (error.code) {
     case "run_active":
       return "This site already has a run in progress. Pause, resume or cancel it before starting another one.";
     case "insufficient_credits":
+      if (action === "resume" && details.required !== undefined) {
+        return `Resuming needs ${credits(details.required)}, the most the run's next batch can cost, but the `
+          + `account has ${credits(details.available)} available. Add credits, then resume.`;
+      }
       if (details.required !== undefined) {
         return `This run needs ${credits(details.required)} (1.2 × the estimate), but the account has `
           + `${credits(details.available)} available. Add credits or import fewer keywords, then try again.`;

@@ -147,17 +147,17 @@ export class RunPanel {
       await call("POST", `/api/v1/automation/${action}`, { params: { run_id: this.run.run_id } });
       const done = { pause: "Pausing: no new AI call starts.", resume: "Resuming.", cancel: "Cancelling." };
       this.say(done[action], "info");
-    });
+    }, action);
   }
 
-  async busy(button, work) {
+  async busy(button, work, action = null) {
     button.disabled = true;
     button.classList.add("busy");
     this.say(null);
     try {
       await work();
     } catch (error) {
-      this.say(sentence(error));
+      this.say(sentence(error, action));
     } finally {
       button.classList.remove("busy");
       this.render();

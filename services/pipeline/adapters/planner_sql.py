@@ -17,9 +17,19 @@ _NOT_FAILED = (
     "NOT EXISTS (SELECT 1 FROM run_item_failures f"
     " WHERE f.run_id = %(run_id)s AND f.stage = p.stage AND f.item_id = p.item_id)"
 )
+# A run's work is fixed at admission: stage 1 takes only keywords created by then, so keywords
+# imported while it is active wait for the next run. Later stages take only what runs create,
+# and a site has one active run, so they follow from stage 1. A run admitted before the
+# watermark existed (NULL) takes every keyword. An import whose transaction began before the
+# admission's and committed after it is taken too (created_at is its transaction's start):
+# at most the imports in flight at that instant, and each batch still checks its bound.
+_ADMITTED = (
+    "(p.stage <> 1 OR p.created_at <= COALESCE("
+    "(SELECT r.admitted_at FROM pipeline_runs r WHERE r.run_id = %(run_id)s), 'infinity'))"
+)
 _COUNT_PENDING = (
     f"SELECT count(*) AS n FROM pending_items p WHERE p.site_id = %(site_id)s"
-    f" AND p.stage = %(stage)s AND {_NOT_FAILED}"
+    f" AND p.stage = %(stage)s AND {_NOT_FAILED} AND {_ADMITTED}"
 )
 
 
@@ -47,7 +57,7 @@ PENDING_ITEMS: dict[int, tuple[str, str]] = {
 def _batch_statement(stage: int) -> str:
     select, alias = PENDING_ITEMS[stage]
     return (f"{select} JOIN pending_items p ON p.item_id = {alias}.id AND p.stage = %(stage)s"
-            f" WHERE p.site_id = %(site_id)s AND {_NOT_FAILED}"
+            f" WHERE p.site_id = %(site_id)s AND {_NOT_FAILED} AND {_ADMITTED}"
             f" ORDER BY p.created_at, p.item_id LIMIT %(limit)s")
 
 

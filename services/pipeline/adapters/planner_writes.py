@@ -58,7 +58,10 @@ class PgPlannerWrites:
                 (started_at, site_id, started_at))
 
     def set_run_status(self, run_id: str, site_id: str, account_id: str, status: str) -> SideWrite:
-        return ("INSERT INTO pipeline_runs (run_id, site_id, account_id, status) VALUES (%s, %s, %s, %s)"
+        # The first status of a run is written by its admission: ``admitted_at`` is that
+        # transaction's time, the watermark of the keywords the run takes (planner_sql.py).
+        return ("INSERT INTO pipeline_runs (run_id, site_id, account_id, status, admitted_at)"
+                " VALUES (%s, %s, %s, %s, now())"
                 " ON CONFLICT (run_id) DO UPDATE SET status = EXCLUDED.status, updated_at = now()",
                 (run_id, site_id, account_id, status))
 

@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from services.pipeline.application.batch_bound import next_batch_bound
 from services.pipeline.application.ports import Planner, RunStore, SideWrite
 from services.pipeline.application.retry import retry_on_conflict
 from services.pipeline.domain.errors import (
@@ -74,7 +75,7 @@ class CommandHandlers:
         if isinstance(command, PauseRun):
             return self._control(command, lambda run, now: run.pause("user", now))
         if isinstance(command, ResumeRun):
-            return self._control(command, lambda run, now: run.resume(now))
+            return self._control(command, self._resume)
         if isinstance(command, CancelRun):
             return self._control(command, lambda run, now: run.cancel("user", now))
         raise TypeError(f"unknown command {command!r}")
@@ -119,6 +120,15 @@ class CommandHandlers:
             return Decision(Outcome.ACCEPTED)
 
         return retry_on_conflict(attempt)
+
+    def _resume(self, run: AutomationRun, now: datetime) -> None:
+        """Resume a run only if what it may still spend covers the most its next batch can
+        cost: a run paused short of credits would otherwise make AI calls it can't pay for."""
+        run.resume(now)  # a run that isn't paused is refused as such first
+        required = next_batch_bound(self.planner, run)
+        available = self.planner.available_credits(run.account_id, run.run_id)
+        if available < required:
+            raise InsufficientCredits(required, available)
 
     def finish(
         self, run: AutomationRun, extra: Sequence[SideWrite] = ()

@@ -14,13 +14,13 @@ from typing import Any, Callable
 from uuid import UUID, uuid4
 
 from services.pipeline.application.ai_port import AIProvider
+from services.pipeline.application.batch_bound import batch_bound
 from services.pipeline.application.commands import Clock, CommandHandlers, utcnow
-from services.pipeline.application.ports import Planner, RunStore, SideWrite
+from services.pipeline.application.ports import Item, Planner, RunStore, SideWrite
 from services.pipeline.application.retry import retry_on_conflict
 from services.pipeline.application.stage_work import STAGE_WORK, BatchOutcome, StageContext, StageWork
 from services.pipeline.domain.errors import InsufficientCredits, InvalidTransition
 from services.pipeline.domain.run import AutomationRun
-from shared.credits import batch_cost_estimate
 from shared.stages import LAST_STAGE
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class RunWorker:
                     return False
             first = False
             # Only AI calls cost credits, so only stages that make them can run short.
-            if entry.ai_method and not await self._can_afford(run, stage, len(items)):
+            if entry.ai_method and not await self._can_afford(run, stage, items):
                 await self._pause_for_credits(run_id)
                 return False
             listed = [{"id": i["id"], "title": str(i.get("title", ""))} for i in items]
@@ -139,9 +139,10 @@ class RunWorker:
         return StageContext(run.run_id, run.site_id, entry.number, self.planner, ask,
                             lambda: self._read(self.planner.existing_clusters, run.site_id))
 
-    async def _can_afford(self, run: AutomationRun, stage: int, items: int) -> bool:
+    async def _can_afford(self, run: AutomationRun, stage: int, items: list[Item]) -> bool:
+        """Whether what the run may still spend covers the most this batch can cost."""
         available = await self._read(self.planner.available_credits, run.account_id, run.run_id)
-        return available >= batch_cost_estimate(stage, items)
+        return available >= await self._read(batch_bound, self.planner, run.site_id, stage, items)
 
     async def _pause_for_credits(self, run_id: str) -> None:
         try:

@@ -19,10 +19,11 @@ async def create_account(pool: asyncpg.Pool, name: str, credits: int) -> str:
     account_id = str(uuid.uuid4())
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("INSERT INTO accounts (id, name, credits) VALUES ($1, $2, $3)", account_id, name, credits)
-        await conn.execute(
-            "INSERT INTO credit_ledger (entry_key, account_id, kind, amount) VALUES ($1, $2, 'topup', $3)",
-            f"{account_id}:opening", account_id, credits,
-        )
+        if credits > 0:  # the ledger records movements; opening with nothing moves nothing
+            await conn.execute(
+                "INSERT INTO credit_ledger (entry_key, account_id, kind, amount) VALUES ($1, $2, 'topup', $3)",
+                f"{account_id}:opening", account_id, credits,
+            )
     return account_id
 
 

@@ -96,7 +96,9 @@ async def pause(run_id: RunIdQuery, caller: CallerDep, pool: PoolDep, bus: BusDe
 
 @router.post("/resume", status_code=202, response_model=ControlAccepted)
 async def resume(run_id: RunIdQuery, caller: CallerDep, pool: PoolDep, bus: BusDep) -> dict[str, Any]:
-    """Resume a paused run at its recorded stage (400 `invalid_transition` otherwise)."""
+    """Resume a paused run at its recorded stage (400 `invalid_transition` otherwise), if what
+    the run may still spend covers the most its next batch can cost (else 400
+    `insufficient_credits` with `required` and `available`)."""
     return await control_run(q.PgRuns(pool), bus, "resume", run_id, caller.account_id)
 
 

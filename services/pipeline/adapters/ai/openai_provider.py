@@ -20,6 +20,7 @@ import openai
 from pydantic import BaseModel, ValidationError
 
 from shared.infra.settings import Settings
+from shared.stages import ATTEMPTS_PER_CALL, REASK_TOKENS, stage_named
 
 from ...application.ai_port import (
     AIError,
@@ -49,6 +50,14 @@ from .openai_answers import (
 from .token_estimate import estimate_tokens
 
 A = TypeVar("A", bound=BaseModel)
+# Each call's answer is capped at its stage's limit (shared/stages.py), so a batch never costs
+# more than the bound the worker checked before it.
+_CLUSTERING = stage_named("keywords_to_clusters")
+_IDEAS = stage_named("clusters_to_ideas")
+_ARTICLE = stage_named("tasks_to_content")
+_IMAGE_PROMPTS = stage_named("content_to_image_prompts")
+# The re-ask's complaint stays within the REASK_TOKENS the bound allows for it.
+_PROBLEM_CHARS = 120  # at most 480 bytes, with the re-ask's own words within REASK_TOKENS
 T = TypeVar("T")
 
 
@@ -80,6 +89,7 @@ class OpenAIProvider:
         existing_ids = {c.id for c in existing}
         return await self._structured(
             "keyword_clusters",
+            _CLUSTERING.output_token_cap(len(keywords)),
             prompts.cluster_messages(keywords, existing),
             ClusteringAnswer,
             lambda answer: answer.to_clustering(keywords, existing_ids),
@@ -87,12 +97,14 @@ class OpenAIProvider:
 
     async def generate_ideas(self, cluster: ClusterInput) -> AIResult[list[Idea]]:
         return await self._structured(
-            "article_ideas", prompts.ideas_messages(cluster), IdeasAnswer, IdeasAnswer.to_ideas
+            "article_ideas", _IDEAS.output_token_cap(1), prompts.ideas_messages(cluster), IdeasAnswer,
+            IdeasAnswer.to_ideas,
         )
 
     async def write_article(self, brief: ArticleBrief) -> AIResult[Article]:
         return await self._structured(
             "article",
+            _ARTICLE.output_token_cap(1),
             prompts.article_messages(brief),
             ArticleAnswer,
             lambda answer: answer.to_article(brief),
@@ -101,6 +113,7 @@ class OpenAIProvider:
     async def image_prompts(self, article: ArticleInput) -> AIResult[list[ImagePrompt]]:
         return await self._structured(
             "image_prompts",
+            _IMAGE_PROMPTS.output_token_cap(1),
             prompts.image_prompt_messages(article),
             ImagePromptsAnswer,
             ImagePromptsAnswer.to_prompts,
@@ -142,28 +155,31 @@ class OpenAIProvider:
         await self._client.close()
 
     async def _structured(
-        self, name: str, messages: prompts.Messages, answer_type: type[A], convert: Callable[[A], T]
+        self, name: str, max_tokens: int, messages: prompts.Messages, answer_type: type[A],
+        convert: Callable[[A], T],
     ) -> AIResult[T]:
-        """One structured call, re-asked once if the answer does not parse or make sense."""
+        """One structured call, re-asked once if the answer does not parse or make sense.
+        Each request's answer is capped at ``max_tokens``: the stage's bound counts on it."""
         usage = Usage()
         problem = ""
-        for _ in range(2):
-            content, call_usage = await self._chat(name, messages, answer_type)
+        for _ in range(ATTEMPTS_PER_CALL):
+            content, call_usage = await self._chat(name, max_tokens, messages, answer_type)
             usage = _add(usage, call_usage)
             try:
                 return AIResult(convert(answer_type.model_validate_json(content)), usage)
             except (ValidationError, InvalidAnswer) as err:
-                problem = _problem(err)
+                problem = _problem(err)[:_PROBLEM_CHARS]
                 messages = prompts.reask_messages(messages, content, problem)
         raise AIError(f"OpenAI returned an unusable {name} answer twice; last problem: {problem}")
 
     async def _chat(
-        self, name: str, messages: prompts.Messages, answer_type: type[BaseModel]
+        self, name: str, max_tokens: int, messages: prompts.Messages, answer_type: type[BaseModel]
     ) -> tuple[str, Usage]:
         try:
             completion = await self._client.chat.completions.create(
                 model=self._settings.openai_model,
                 messages=messages,  # type: ignore[arg-type]
+                max_completion_tokens=max_tokens,
                 response_format=response_format(name, answer_type),  # type: ignore[arg-type]
             )
         except openai.RateLimitError as err:
