@@ -10,14 +10,14 @@ fixed at its admission.
   active wait for the next run and the reservation admission made really is a cap. Runs
   admitted before this revision keep NULL and see every keyword, as they did.
 
-Revision ID: 0007_credits_fixed_work
-Revises: 0004_live_stream
+Revision ID: 0006_credits_fixed_work
+Revises: 0005_ai_rate_limit
 """
 
 from shared.infra.migrations import execute_sql
 
-revision = "0007_credits_fixed_work"
-down_revision = "0004_live_stream"
+revision = "0006_credits_fixed_work"
+down_revision = "0005_ai_rate_limit"
 branch_labels = None
 depends_on = None
 
