@@ -1,0 +1,45 @@
+"""The provider rate limit held across processes: the highest request rate seen in any 10 s
+window with 2 pipeline processes, 2 accounts and a limit of 600 requests/min.
+
+The measurement itself belongs with the rate limiter: ``benchmarks/rate_limit.py``. This
+calls it when it exists (the first of ENTRY_POINTS it defines), and reports n/a otherwise.
+It may return a number, taken as requests per minute, or a dict with ``value`` (and
+optionally ``unit``, ``repetitions``, ``note``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from benchmarks.figures import Figure, Measurement, not_available
+from benchmarks.session import Session
+
+KEY = ("rate_limit.highest_10s_window", "rate limit 600/min, 2 pipelines, 2 accounts: highest 10 s window",
+       "requests/min")
+ENTRY_POINTS = ("highest_window_rate", "highest_rate_in_any_window", "measure", "run")
+
+
+def _entry_point() -> Any:
+    try:
+        module = importlib.import_module("benchmarks.rate_limit")
+    except ModuleNotFoundError as error:
+        if error.name != "benchmarks.rate_limit":
+            raise  # the module exists but something it needs does not: a failure, not n/a
+        return None
+    return next((getattr(module, name) for name in ENTRY_POINTS if callable(getattr(module, name, None))), None)
+
+
+def highest_window(session: Session) -> list[Figure]:
+    measure = _entry_point()
+    if measure is None:
+        return [not_available(*KEY, "benchmarks/rate_limit.py not present on this branch")]
+    session.close()  # it starts its own processes; ours would only compete for the cores
+    result = measure()
+    if isinstance(result, dict):
+        return [Figure(KEY[0], KEY[1], result["value"], result.get("unit", KEY[2]), result.get("repetitions", 1),
+                       result.get("note", ""), extra={k: v for k, v in result.items() if k != "value"})]
+    return [Figure(KEY[0], KEY[1], round(float(result), 1), KEY[2], 1, "limit 600 requests/min")]
+
+
+MEASUREMENTS = [Measurement("rate limit", highest_window, [KEY])]
