@@ -19,7 +19,7 @@ from benchmarks.session import Session
 from tests.support.client import Api, Tenant
 
 SITES = 20
-KEYWORDS_PER_SITE = 60  # of the 20 sites; the single site gets the whole sample (~300)
+KEYWORDS_PER_SITE = 30  # of the 20 sites; the single site gets the whole sample (~300)
 CPU_NOTE = "api + pipeline + projector + their PostgreSQL backends; Kafka broker not counted"
 
 
