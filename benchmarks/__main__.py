@@ -54,11 +54,12 @@ def run_one(measurement: Measurement, session: Session) -> list[Figure]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", metavar="TEXT", help="run only the measurements whose title contains TEXT")
+    parser.add_argument("--only", metavar="TEXT", action="append",
+                        help="run only the measurements whose title contains TEXT (may be repeated)")
     parser.add_argument("--budget", type=float, default=540.0,
                         help="seconds after which no new measurement starts (default 540)")
     args = parser.parse_args(argv)
-    chosen = [m for m in MEASUREMENTS if not args.only or args.only in m.title]
+    chosen = [m for m in MEASUREMENTS if not args.only or any(text in m.title for text in args.only)]
     started_at, at_start = datetime.now(timezone.utc), machine()
     session = Session(args.budget)
     figures: list[Figure] = []

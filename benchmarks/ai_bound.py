@@ -21,7 +21,7 @@ from shared.stages import BY_NUMBER
 from tests.support.client import Api
 
 LATENCY_MS = 200
-KEYWORDS = 60
+KEYWORDS = 40
 CONCURRENCIES = (1, 4, 16)
 
 

@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from benchmarks.figures import Figure, Measurement, latency_figures
-from benchmarks.fixtures import RICH
+from benchmarks.fixtures import RICH, cancel_active
 from benchmarks.session import Session
 from tests.support.client import Api, Tenant
 from tests.support.keywords import keyword_set
@@ -62,6 +62,7 @@ def current_run_latency(session: Session) -> list[Figure]:
     api.wait_run(tenant, run_id, lambda run: "1" in run["stage_results"])
     load(stack.base_url, READ_RATE, [_request("GET", "current_run", tenant)] * 50)  # warm-up
     result = load(stack.base_url, READ_RATE, [_request("GET", "current_run", tenant)] * READS)
+    cancel_active(api, [tenant])
     return _figures("api.current_run", f"API GET current_run at {READ_RATE}/s", READ_RATE, result, 200)
 
 
@@ -75,6 +76,7 @@ def run_now_latency(session: Session) -> list[Figure]:
         api.import_keywords(owner, words)
         tenants.append(owner)
     result = load(stack.base_url, ADMIT_RATE, [_request("POST", "run_now", t) for t in tenants])
+    cancel_active(api, tenants)
     return _figures("api.run_now", f"API POST run_now at {ADMIT_RATE}/s", ADMIT_RATE, result, 202)
 
 

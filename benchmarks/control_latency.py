@@ -23,8 +23,8 @@ LATENCY_MS = 2000
 CONCURRENCY = 16
 TASKS = 4000
 TRIES = 50
-SETTLE = 0.3
-CAP_SECONDS = 90.0  # per loop: a slow branch reports fewer tries rather than blowing the budget
+SETTLE = 0.2
+CAP_SECONDS = 75.0  # per loop: a slow branch reports fewer tries rather than blowing the budget
 ACTIONS = ("pause", "resume", "cancel")
 
 

@@ -69,6 +69,14 @@ def wait_current(api: Api, tenant: Tenant, until: Any, timeout: float, interval:
     raise TimeoutError(f"current_run never matched in {timeout}s")
 
 
+def cancel_active(api: Api, tenants: list[Tenant]) -> None:
+    """Cancels the sites' running or paused runs, so that no work is left for later figures."""
+    for tenant in tenants:
+        run = current_run(api, tenant)
+        if run is not None:
+            api.call(tenant.token, "POST", "/api/v1/automation/cancel", params={"run_id": run["run_id"]})
+
+
 def items_of(run: dict[str, Any]) -> int:
     """Items a run handled, over every stage: processed or failed."""
     return sum(r["items_processed"] + r["items_failed"] for r in run["stage_results"].values())

@@ -12,7 +12,7 @@ from services.pipeline.adapters.event_store import RunStore
 from shared.infra.settings import Settings
 from tests.support.stack import SESSION, drop_database, migrated_database
 
-APPENDS_PER_ROUND = 100
+APPENDS_PER_ROUND = 60
 STORE_KEY = ("ratio.store_append_vs_plain_insert", "event store appends ÷ plain INSERTs (1 row per commit)", "×")
 LOOP_KEY = ("ratio.pipeline_vs_plain_ai_loop", "pipeline items/s ÷ plain loop of the same AI calls, 0 ms", "×")
 
