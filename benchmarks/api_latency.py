@@ -1,163 +1,88 @@
-"""Latency of the API's hottest read and of run admission, through real processes.
+"""Latency of the API's hottest read and of run admission, at a fixed request rate, with the
+load sent from a separate process (benchmarks/loadgen.py), so the client's own work does
+not share an interpreter with the measurement.
 
-Starts its own stack (api + pipeline + projector on a fresh database and private Kafka
-topics, offline AI), then measures from HTTP clients on this machine:
-
-- ``GET current_run``: a site whose run is active (so the answer carries a whole Run),
-  read ``--requests`` times by ``--clients`` concurrent clients after a warm-up;
-- ``POST run_now``: ``--sites`` sites with a handful of keywords each, each asked to run
-  once, by ``--clients`` concurrent clients. Each answer is the pipeline's admission
-  decision: HTTP → Kafka → pipeline (event store, credit reservation) → PostgreSQL
-  notification → HTTP, plus waiting until the projector shows the run. The API's
-  ``Server-Timing`` header splits the two, and both parts are reported. The runs admitted
-  go on working (default config), so later admissions meet a busy pipeline and projector.
-
-Prints p50 / p90 / p99 / max and throughput with rich. Timing is not asserted.
+- ``GET current_run``: a site whose run is active (so the answer carries a whole run);
+- ``POST run_now``: one site each, with a handful of keywords. Each answer is the pipeline's
+  admission decision: HTTP → Kafka → pipeline (event store, credit reservation) → back,
+  plus waiting until the projector shows the run. The runs admitted go on working, so
+  later admissions meet a busy pipeline and projector.
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Callable, Sequence
+import json
+import subprocess
+import sys
+from typing import Any
 
-import httpx
-from rich.console import Console
-from rich.table import Table
-
+from benchmarks.figures import Figure, Measurement, latency_figures
+from benchmarks.fixtures import RICH, cancel_active
+from benchmarks.session import Session
 from tests.support.client import Api, Tenant
 from tests.support.keywords import keyword_set
-from tests.support.stack import Stack, drop_database
+from tests.support.stack import ROOT
 
-console = Console()
-if not console.is_terminal:
-    console.width = 120  # a piped report keeps whole rows
-
-
-@dataclass
-class Result:
-    name: str
-    clients: int
-    seconds: list[float]
-    wall: float
-    failures: int
-    server_timings: list[str] = field(default_factory=list)
-
-    def part(self, metric: str, name: str) -> "Result":
-        """The share of the answers' time the server reports as ``metric`` (Server-Timing)."""
-        seconds = [_duration(header, metric) / 1000 for header in self.server_timings]
-        return Result(name, self.clients, seconds, self.wall, self.failures)
-
-    def row(self) -> list[str]:
-        cuts = statistics.quantiles(self.seconds, n=100, method="inclusive")
-        ms = [f"{value * 1000:.1f}" for value in (cuts[49], cuts[89], cuts[98], max(self.seconds))]
-        return [self.name, str(len(self.seconds)), str(self.clients), *ms,
-                f"{len(self.seconds) / self.wall:.0f}", str(self.failures)]
+READ_RATE, READS = 50, 600  # per second, in all
+ADMIT_RATE, ADMISSIONS = 5, 60
+SITES_PER_ACCOUNT = 10
 
 
-def measure(name: str, calls: Sequence[Callable[[httpx.Client], httpx.Response]], clients: int,
-            base_url: str, ok: int) -> Result:
-    """Run ``calls`` spread over ``clients`` threads, each with its own connection."""
-    local = [httpx.Client(base_url=base_url, timeout=60) for _ in range(clients)]
-    shares = [calls[i::clients] for i in range(clients)]
-
-    def work(index: int) -> tuple[list[float], int, list[str]]:
-        times, failures, timings = [], 0, []
-        for call in shares[index]:
-            started = time.perf_counter()
-            answer = call(local[index])
-            times.append(time.perf_counter() - started)
-            failures += answer.status_code != ok
-            if "server-timing" in answer.headers:
-                timings.append(answer.headers["server-timing"])
-        return times, failures, timings
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        outcomes = list(pool.map(work, range(clients)))
-    wall = time.perf_counter() - started
-    for client in local:
-        client.close()
-    return Result(name, clients, [t for o in outcomes for t in o[0]], wall, sum(o[1] for o in outcomes),
-                  [h for o in outcomes for h in o[2]])
+def load(base_url: str, rate: float, requests: list[dict[str, Any]]) -> dict[str, Any]:
+    plan = json.dumps({"base_url": base_url, "rate": rate, "requests": requests})
+    done = subprocess.run([sys.executable, "-m", "benchmarks.loadgen"], cwd=ROOT, input=plan, capture_output=True,
+                          text=True, check=True, timeout=len(requests) / rate + 120)
+    return json.loads(done.stdout)
 
 
-def _duration(header: str, metric: str) -> float:
-    """``dur`` of ``metric`` in a Server-Timing header such as ``decide;dur=12.0, project;dur=3.1``."""
-    for entry in header.split(","):
-        name, _, params = entry.strip().partition(";")
-        if name == metric:
-            return float(params.split("dur=")[1].split(";")[0])
-    raise ValueError(f"no {metric} in {header!r}")
+def _request(method: str, path: str, tenant: Tenant) -> dict[str, Any]:
+    return {"method": method, "path": f"/api/v1/automation/{path}", "params": {"site_id": tenant.site_id},
+            "token": tenant.token}
 
 
-def _get_current_run(tenant: Tenant) -> Callable[[httpx.Client], httpx.Response]:
-    headers = {"Authorization": f"Bearer {tenant.token}"}
-    return lambda http: http.get("/api/v1/automation/current_run", params={"site_id": tenant.site_id},
-                                 headers=headers)
+def _figures(key: str, name: str, rate: float, result: dict[str, Any], ok: int) -> list[Figure]:
+    failures = sum(status != ok for status in result["statuses"])
+    achieved = len(result["seconds"]) / result["wall"]
+    note = (f"asked {rate:g}/s, sent {achieved:.1f}/s from a separate process; {failures} not {ok};"
+            f" sender late by ≤ {result['late_max'] * 1000:.0f} ms")
+    return latency_figures(key, name, result["seconds"], note, {"failures": failures, "rate": rate})
 
 
-def _post_run_now(tenant: Tenant) -> Callable[[httpx.Client], httpx.Response]:
-    headers = {"Authorization": f"Bearer {tenant.token}"}
-    return lambda http: http.post("/api/v1/automation/run_now", params={"site_id": tenant.site_id},
-                                  headers=headers)
+def _stack(session: Session):
+    return session.stack("zero", OFFLINE_AI_LATENCY_MS="0")
 
 
-def bench_current_run(api: Api, base_url: str, requests: int, clients: int) -> Result:
-    tenant = api.tenant()
+def current_run_latency(session: Session) -> list[Figure]:
+    stack = _stack(session)
+    api = Api(stack.base_url)
+    tenant = api.tenant(credits=RICH)
     api.import_keywords(tenant, keyword_set(topics=1))
     api.configure(tenant, within_stage_delay=0, between_stage_delay=3600)  # stays active after stage 1
     run_id = api.run_now(tenant).json()["run_id"]
     api.wait_run(tenant, run_id, lambda run: "1" in run["stage_results"])
-    call = _get_current_run(tenant)
-    measure("warm-up", [call] * 100, clients, base_url, 200)
-    return measure("GET current_run (active run)", [call] * requests, clients, base_url, 200)
+    load(stack.base_url, READ_RATE, [_request("GET", "current_run", tenant)] * 50)  # warm-up
+    result = load(stack.base_url, READ_RATE, [_request("GET", "current_run", tenant)] * READS)
+    cancel_active(api, [tenant])
+    return _figures("api.current_run", f"API GET current_run at {READ_RATE}/s", READ_RATE, result, 200)
 
 
-def bench_run_now(api: Api, base_url: str, sites: int, clients: int) -> Result:
+def run_now_latency(session: Session) -> list[Figure]:
+    stack = _stack(session)
+    api = Api(stack.base_url)
     words = keyword_set(topics=1)
-    tenants = []
-    for index in range(sites):
-        owner = api.tenant() if index % 10 == 0 else api.tenant(account_id=tenants[-1].account_id)
+    tenants: list[Tenant] = []
+    for index in range(ADMISSIONS):
+        owner = api.tenant(credits=RICH, account_id=None if index % SITES_PER_ACCOUNT == 0 else tenants[-1].account_id)
         api.import_keywords(owner, words)
         tenants.append(owner)
-    measure("warm-up", [_get_current_run(t) for t in tenants], clients, base_url, 200)
-    return measure("POST run_now (admission)", [_post_run_now(t) for t in tenants], clients, base_url, 202)
+    result = load(stack.base_url, ADMIT_RATE, [_request("POST", "run_now", t) for t in tenants])
+    cancel_active(api, tenants)
+    return _figures("api.run_now", f"API POST run_now at {ADMIT_RATE}/s", ADMIT_RATE, result, 202)
 
 
-def report(results: list[Result]) -> None:
-    table = Table(title="API latency (ms), real api + pipeline + projector, PostgreSQL, Kafka, offline AI")
-    for column in ("measurement", "requests", "clients", "p50", "p90", "p99", "max", "req/s", "non-2xx"):
-        table.add_column(column, justify="left" if column == "measurement" else "right")
-    for result in results:
-        table.add_row(*result.row())
-    console.print(table)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.api_latency", description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="GET current_run requests (default 2000)")
-    parser.add_argument("--sites", type=int, default=100, help="sites asked to run_now once each (default 100)")
-    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (default 4)")
-    args = parser.parse_args(argv)
-    with console.status("starting a stack (api, pipeline, projector) on a fresh database…"):
-        stack = Stack("bench").start()
-    try:
-        api = Api(stack.base_url)
-        with console.status(f"GET current_run × {args.requests}…"):
-            reads = bench_current_run(api, stack.base_url, args.requests, args.clients)
-        with console.status(f"run_now on {args.sites} sites…"):
-            admissions = bench_run_now(api, stack.base_url, args.sites, args.clients)
-        report([reads, admissions,
-                admissions.part("decide", "  of which: pipeline decision"),
-                admissions.part("project", "  of which: read model catch-up")])
-    finally:
-        stack.stop()
-        drop_database(stack.database)
-
-
-if __name__ == "__main__":
-    main()
+MEASUREMENTS = [
+    Measurement("API current_run", current_run_latency, [
+        (f"api.current_run.p{p}", f"API GET current_run at {READ_RATE}/s, p{p}", "ms") for p in (50, 99)]),
+    Measurement("API run_now", run_now_latency, [
+        (f"api.run_now.p{p}", f"API POST run_now at {ADMIT_RATE}/s, p{p}", "ms") for p in (50, 99)]),
+]

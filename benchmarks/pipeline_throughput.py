@@ -1,91 +1,96 @@
-"""Pipeline throughput end to end, and whether a batch costs the same late in a long run.
+"""Pipeline throughput at 0 ms AI, end to end: run_now until the read models show every run
+completed, for the shipped sample site alone and for 20 sites at once, with the CPU time
+every process of the stack spent per item.
 
-Runs the shipped sample site (a few hundred keywords) through real processes on
-PostgreSQL and Kafka with zero-latency offline AI, so what is measured is the
-pipeline's own overhead per item: Kafka, event store, outputs, projection. Then
-replays the read models from the event store and reports its speed.
+At zero AI latency what is measured is the pipeline's own cost per item: Kafka, event
+store, output rows, outbox relay, projection, API.
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import subprocess
-import sys
 import time
-from datetime import datetime
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from rich.console import Console
-from rich.table import Table
+from benchmarks import cpu
+from benchmarks.figures import Figure, Measurement
+from benchmarks.fixtures import items_of, site_with_keywords, start_run
+from benchmarks.session import Session
+from tests.support.client import Api, Tenant
 
-from tests.support.client import Api
-from tests.support.samples import sample_keywords
-from tests.support.stack import ROOT, Stack, drop_database
-
-console = Console()
-
-
-def _seconds(value: str) -> float:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+SITES = 20
+KEYWORDS_PER_SITE = 30  # of the 20 sites; the single site gets the whole sample (~300)
+CPU_NOTE = "api + pipeline + projector + their PostgreSQL backends; Kafka broker not counted"
 
 
-def _batch_gaps(events: list[dict]) -> tuple[int, float, float]:
-    """Within the stage with most batches (same work per batch): median ms between
-    batches in its first and its last quarter. Equal figures mean a run's growing
-    history does not slow each batch down."""
-    by_stage: dict[int, list[float]] = {}
-    for event in events:
-        if event["type"] == "BatchProcessed":
-            by_stage.setdefault(event["data"]["stage"], []).append(_seconds(event["occurred_at"]))
-    stage, times = max(by_stage.items(), key=lambda item: len(item[1]))
-    gaps = [(b - a) * 1000 for a, b in zip(times, times[1:])]
-    quarter = max(1, len(gaps) // 4)
-    return stage, statistics.median(gaps[:quarter]), statistics.median(gaps[-quarter:])
+def _stack(session: Session):
+    return session.stack("zero", OFFLINE_AI_LATENCY_MS="0")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="benchmarks.pipeline_throughput")
-    parser.add_argument("--keywords", type=int, default=0, help="use only the first N sample keywords")
-    args = parser.parse_args(argv)
-    stack = Stack("bench-pipeline").start()
-    try:
-        api = Api(stack.base_url)
-        tenant = api.tenant(credits=10**9)
-        keywords = sample_keywords(args.keywords or None)
-        api.call(tenant.token, "POST", f"/api/v1/sites/{tenant.site_id}/keywords", json={"keywords": keywords})
-        api.configure(tenant, within_stage_delay=0, between_stage_delay=0)
-        started = time.perf_counter()
-        run_id = api.run_now(tenant).json()["run_id"]
-        run = api.wait_status(tenant, run_id, "completed", "failed", timeout=1800)
-        wall = time.perf_counter() - started
-        events = api.call(tenant.token, "GET", f"/api/v1/automation/runs/{run_id}/events").json()["events"]
-        items = sum(r["items_processed"] + r["items_failed"] for r in run["stage_results"].values())
-        stage, early, late = _batch_gaps(events)
-
-        replay_started = time.perf_counter()
-        replayed = subprocess.run([sys.executable, "-m", "services.cli", "replay"], cwd=ROOT, env=stack.env,
-                                  capture_output=True, text=True, check=True)
-        replay_wall = time.perf_counter() - replay_started
-    finally:
-        stack.stop()
-        drop_database(stack.database)
-
-    table = Table(title=f"Pipeline, zero-latency offline AI, {len(keywords)} keywords (run {run['status']})")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    table.add_row("wall time, run_now to completed", f"{wall:.1f} s")
-    table.add_row("items processed (all stages)", str(items))
-    table.add_row("items per second, end to end", f"{items / wall:.1f}")
-    table.add_row("ms per item", f"{wall * 1000 / items:.1f}")
-    table.add_row("events recorded", str(len(events)))
-    table.add_row("events per second", f"{len(events) / wall:.0f}")
-    table.add_row(f"stage {stage}: median ms per batch, first quarter", f"{early:.1f}")
-    table.add_row(f"stage {stage}: median ms per batch, last quarter", f"{late:.1f}")
-    table.add_row("replay of the read models (CLI, incl. start-up)", f"{replay_wall:.1f} s")
-    table.add_row("replay speed", f"{len(events) / replay_wall:.0f} events/s")
-    console.print(table)
-    console.print(replayed.stderr.strip().splitlines()[-1] if replayed.stderr.strip() else "")
+def _wait_all(api: Api, runs: list[tuple[Tenant, str]], timeout: float, interval: float) -> tuple[list[dict], bool]:
+    """Every run as last seen, and whether all finished (completed, failed or cancelled)."""
+    deadline = time.monotonic() + timeout
+    seen: dict[str, dict[str, Any]] = {}
+    while True:
+        for tenant, run_id in runs:
+            if seen.get(run_id, {}).get("status") not in ("completed", "failed", "cancelled"):
+                seen[run_id] = api.run(tenant, run_id)
+        finished = all(run["status"] in ("completed", "failed", "cancelled") for run in seen.values())
+        if finished or time.monotonic() > deadline:
+            return list(seen.values()), finished
+        time.sleep(interval)
 
 
-if __name__ == "__main__":
-    main()
+def _throughput(session: Session, label: str, tenants: list[Tenant], timeout: float,
+                interval: float) -> list[Figure]:
+    stack = _stack(session)
+    api = Api(stack.base_url)
+    before = cpu.snapshot(stack)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=min(len(tenants), 8)) as pool:
+        run_ids = list(pool.map(lambda t: start_run(Api(stack.base_url), t), tenants))
+    runs, finished = _wait_all(api, list(zip(tenants, run_ids)), timeout, interval)
+    wall = time.perf_counter() - started
+    service, backends = cpu.spent(before, cpu.snapshot(stack))
+    items = sum(items_of(run) for run in runs)
+    statuses = sorted({run["status"] for run in runs})
+    note = f"{len(tenants)} run(s), {items} items, {wall:.1f} s, status {'/'.join(statuses)}"
+    if not finished:
+        note += f"; NOT FINISHED within {timeout:.0f} s: rate of the items done so far"
+    extra = {"items": items, "wall_s": round(wall, 3), "runs": len(tenants), "finished": finished,
+             "cpu_s_services": round(service, 2), "cpu_s_postgres": round(backends, 2)}
+    key = f"{len(tenants)}_site" + ("s" if len(tenants) > 1 else "")
+    rate = items / wall
+    session.results[f"pipeline.items_per_s.{key}"] = rate
+    return [
+        Figure(f"pipeline.items_per_s.{key}", f"pipeline 0 ms AI, {label}: items/s end to end",
+               round(rate, 1), "items/s", 1, note, extra=extra),
+        Figure(f"pipeline.cpu_ms_per_item.{key}", f"pipeline 0 ms AI, {label}: CPU per item",
+               round((service + backends) / items * 1000, 2) if items else "n/a (no items)", "CPU-ms/item", 1,
+               f"{CPU_NOTE}; services {service:.1f} s + PostgreSQL {backends:.1f} s", extra=extra),
+    ]
+
+
+def one_site(session: Session) -> list[Figure]:
+    api = Api(_stack(session).base_url)
+    tenant = site_with_keywords(api, None)
+    return _throughput(session, "sample site (~300 keywords)", [tenant], timeout=240, interval=0.02)
+
+
+def twenty_sites(session: Session) -> list[Figure]:
+    api = Api(_stack(session).base_url)
+    tenants = [site_with_keywords(api, KEYWORDS_PER_SITE) for _ in range(SITES)]
+    return _throughput(session, f"{SITES} sites × {KEYWORDS_PER_SITE} keywords at once", tenants,
+                       timeout=240, interval=0.25)
+
+
+MEASUREMENTS = [
+    Measurement("pipeline, 1 site", one_site, [
+        ("pipeline.items_per_s.1_site", "pipeline 0 ms AI, sample site: items/s end to end", "items/s"),
+        ("pipeline.cpu_ms_per_item.1_site", "pipeline 0 ms AI, sample site: CPU per item", "CPU-ms/item"),
+    ]),
+    Measurement(f"pipeline, {SITES} sites", twenty_sites, [
+        (f"pipeline.items_per_s.{SITES}_sites", f"pipeline 0 ms AI, {SITES} sites: items/s end to end", "items/s"),
+        (f"pipeline.cpu_ms_per_item.{SITES}_sites", f"pipeline 0 ms AI, {SITES} sites: CPU per item", "CPU-ms/item"),
+    ]),
+]
