@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     # A regex: offline per-item calls about matching subjects fail, to exercise failure handling.
     offline_ai_fail_pattern: str | None = None
 
+    # The HMAC key of the audit checkpoints (CONTRACT §7); unset: plain sha256, which anyone
+    # who can write the database can recompute.
+    audit_key: SecretStr | None = None
+    # The outbox relay appends a checkpoint after this many notification ids, or this long
+    # after the last one when there is anything new.
+    audit_checkpoint_events: int = Field(default=1000, ge=1)
+    audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
+
     @property
     def commands_topic(self) -> str:
         return f"{self.kafka_topic_prefix}automation.commands"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
-from shared.infra.migrate import MIGRATION_LOCK_KEY, sqlalchemy_url
+from shared.infra.migrate import MIGRATION_LOCK_KEY, SCHEMA_CHANGE_SETTING, sqlalchemy_url
 from shared.infra.settings import get_settings
 
 if context.is_offline_mode():
@@ -20,6 +20,8 @@ try:
     # version the first one committed and has nothing left to do.
     with engine.begin() as connection:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        # Lets a revision rewrite the append-only tables (0008); the services never set it.
+        connection.execute(text(f"SET LOCAL {SCHEMA_CHANGE_SETTING} = 'on'"))
         context.configure(connection=connection)
         with context.begin_transaction():
             context.run_migrations()
