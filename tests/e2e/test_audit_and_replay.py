@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 from typing import Any, Iterator
 
@@ -22,7 +23,8 @@ FAST = {"within_stage_delay": 0, "between_stage_delay": 0}
 
 @pytest.fixture(scope="module")
 def audited() -> Iterator[Stack]:
-    with Stack("audit", OFFLINE_AI_LATENCY_MS="50") as running:
+    # A checkpoint every few events, HMAC'd: the pipeline's relay writes them as it publishes.
+    with Stack("audit", OFFLINE_AI_LATENCY_MS="50", AUDIT_KEY="e2e-audit-key", AUDIT_CHECKPOINT_EVENTS="5") as running:
         yield running
 
 
@@ -99,7 +101,16 @@ def _tamper(stack: Stack, run_id: str, sql: str, *params: Any) -> None:
         conn.execute(sql, (*params,))
 
 
+def _keyed_checkpoints(stack: Stack) -> int:
+    with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
+        return conn.execute("SELECT count(*) FROM audit_checkpoints WHERE keyed").fetchone()[0]
+
+
 def test_audit_verify_names_the_first_altered_event(audited: Stack, three_runs) -> None:
+    deadline = time.monotonic() + 30
+    while _keyed_checkpoints(audited) < 2:
+        assert time.monotonic() < deadline, "the relay wrote no checkpoints"
+        time.sleep(0.2)
     intact = _cli(audited, "audit", "verify")
     assert intact.returncode == 0, intact.stderr
     _, run_id = three_runs[0]
