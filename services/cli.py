@@ -30,7 +30,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from shared.infra.settings import get_settings
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # alembic names each step it runs
-    url = get_settings().database_url
+    url = get_settings().migration_database_url
     try:
         upgrade(url, args.revision)
     except CommandError as error:  # an unknown or older target: alembic's sentence says which
@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser(
         "upgrade", help="apply the schema migrations",
-        description="Brings DATABASE_URL's schema to the newest revision (or REVISION): every pending "
+        description="Brings DATABASE_URL's schema (as DATABASE_OWNER_URL's role when that is set) to the "
+                    "newest revision (or REVISION): every pending "
                     "migration in one transaction, under an advisory lock, so concurrent upgrades take "
                     "turns. The service processes refuse to start until this has run.")
     upgrade.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")

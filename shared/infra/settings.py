@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     database_url: str = LOCAL_DATABASE_URL
+    # The schema owner's DSN, for `automation db upgrade` only, where the services' role
+    # (DATABASE_URL) may not change the schema nor rewrite stored events; unset: DATABASE_URL.
+    database_owner_url: str | None = None
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Lets test sessions and deployments share one broker without sharing topics.
     kafka_topic_prefix: str = ""
@@ -75,6 +78,10 @@ class Settings(BaseSettings):
                 f" (not the development token) when the API listens on {self.api_host}"
                 f" or AUTOMATION_ENV is production"
             )
+
+    @property
+    def migration_database_url(self) -> str:
+        return self.database_owner_url or self.database_url
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The `eventsourcing` library reads its PostgreSQL settings from POSTGRES_* keys."""

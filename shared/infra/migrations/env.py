@@ -12,7 +12,7 @@ if context.is_offline_mode():
     raise SystemExit("offline (--sql) migrations are not supported: the SQL is in versions/ as it is")
 
 # `automation db upgrade` passes the URL; the `alembic` command (alembic.ini) reads DATABASE_URL.
-database_url = context.config.attributes.get("database_url") or get_settings().database_url
+database_url = context.config.attributes.get("database_url") or get_settings().migration_database_url
 engine = create_engine(sqlalchemy_url(database_url), poolclass=pool.NullPool)
 try:
     # One transaction for all pending revisions (PostgreSQL's DDL is transactional): an upgrade

@@ -10,10 +10,15 @@
 - Append-only: UPDATE, DELETE and TRUNCATE of ``automation_events`` and
   ``audit_checkpoints``, and a head moving backwards or deleted, are refused unless the
   session set ``automation.schema_change`` (only ``automation db upgrade`` sets it: see
-  migrations/env.py). The services and the migrations connect as one role, which our
-  PostgreSQL role may not split (it has no CREATEROLE), so this guards against the
-  application's own writes, not against someone who holds the owner's password: that
-  needs a second role (docs/ARCHITECTURE.md, "Audit").
+  migrations/env.py). That guards against the application's own writes where the services
+  and the migrations connect as one role (the default: the local server's role may not
+  create roles).
+- The application's role: where a role ``automation_app`` exists (an administrator creates
+  it), it is granted what the services need and no UPDATE, DELETE or TRUNCATE of the stored
+  events or checkpoints, so services connecting as it (DATABASE_URL) can't rewrite them even
+  by setting ``automation.schema_change``, while ``db upgrade`` runs as the owner
+  (DATABASE_OWNER_URL). A role created after this revision ran needs GRANT_APP_ROLE's
+  statements run by hand.
 
 Revision ID: 0008_audit_heads_and_roles
 Revises: 0004_live_stream
@@ -86,10 +91,47 @@ def upgrade() -> None:
             BEFORE UPDATE ON audit_run_heads
             FOR EACH ROW EXECUTE FUNCTION audit_head_forward_only();
     """)
+    execute_sql(GRANT_APP_ROLE)
+
+
+# Where an administrator created the application's role (cluster-wide, so not here: the
+# owner may lack CREATEROLE), it gets everything but rewriting the append-only tables.
+# MAINTAIN (PostgreSQL 17+) lets the event store take its table lock, and nothing more.
+# Later tables get the same rights by default; an append-only one revokes them in its revision.
+GRANT_APP_ROLE = """
+    DO $$
+    BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'automation_app') THEN
+            RETURN;
+        END IF;
+        EXECUTE 'GRANT CONNECT ON DATABASE ' || quote_ident(current_database()) || ' TO automation_app';
+        GRANT USAGE ON SCHEMA public TO automation_app;
+        GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA public TO automation_app;
+        GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO automation_app;
+        GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO automation_app;
+        REVOKE UPDATE, DELETE, TRUNCATE ON automation_events, audit_checkpoints FROM automation_app;
+        REVOKE DELETE, TRUNCATE ON audit_run_heads FROM automation_app;
+        GRANT MAINTAIN ON automation_events TO automation_app;
+        ALTER DEFAULT PRIVILEGES IN SCHEMA public
+            GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLES TO automation_app;
+        ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO automation_app;
+    END
+    $$;
+"""
 
 
 def downgrade() -> None:
     execute_sql("""
+        DO $$
+        BEGIN
+            IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'automation_app') THEN
+                ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM automation_app;
+                ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON SEQUENCES FROM automation_app;
+                REVOKE ALL ON ALL TABLES IN SCHEMA public FROM automation_app;
+                REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM automation_app;
+            END IF;
+        END
+        $$;
         DROP TRIGGER automation_events_append_only ON automation_events;
         DROP TABLE audit_checkpoints;
         DROP TABLE audit_run_heads;
