@@ -27,8 +27,9 @@ from services.pipeline.domain.audit_checkpoint import Checkpoint, next_checkpoin
 from services.pipeline.domain.run import AutomationRun
 from shared.events.hashchain import chain_hash, run_event_content
 from shared.infra.db import create_pool
+from shared.infra.migrate import upgrade
 from shared.infra.settings import Settings
-from tests.support.stack import ROOT, SESSION, drop_database, migrated_database
+from tests.support.stack import ROOT, SESSION, drop_database, fresh_database, migrated_database
 
 pytestmark = pytest.mark.integration
 KEY = "the-audit-key-nobody-else-has"
@@ -267,3 +268,29 @@ def test_the_applications_connections_cannot_rewrite_stored_events(trail: Trail)
             with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only|only moves forward"):
                 conn.execute(statement)
     assert trail.verify().returncode == 0
+
+
+def test_runs_stored_before_the_heads_get_theirs_from_the_migration() -> None:
+    name = f"automation_test_tamper_{uuid.uuid4().hex[:6]}_{SESSION}"
+    url = fresh_database(name)
+    try:
+        upgrade(url, "0004_live_stream")
+        now = datetime.now(timezone.utc)
+        run = AutomationRun.start(run_id=str(uuid.uuid4()), site_id="site", account_id="acct",
+                                  trigger_type="manual", config={}, reserved_credits=0, estimated_credits=0, now=now)
+        run.start_stage(1, 3, now)
+        store = RunStore.from_settings(Settings(database_url=url))
+        stored = [store.mapper.to_stored_event(event) for event in run.collect_events()]
+        store.close()
+        with psycopg.connect(url) as conn:  # as the code of the time wrote them: no head
+            for event in stored:
+                conn.execute("INSERT INTO automation_events (originator_id, originator_version, topic, state)"
+                             " VALUES (%s, %s, %s, %s)",
+                             (event.originator_id, event.originator_version, event.topic, event.state))
+        upgrade(url)
+        with psycopg.connect(url) as conn:
+            head = conn.execute("SELECT run_id::text, sequence, hash FROM audit_run_heads").fetchall()
+        assert head == [(run.run_id, 2, run.last_hash)]
+        assert Trail(url, None).verify().returncode == 0
+    finally:
+        drop_database(name)
