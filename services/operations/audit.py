@@ -64,7 +64,8 @@ def verify(store: RunStore, run_id: str | None = None, key: bytes | None = None)
         problem = head_problem(current, events, heads.pop(current, None))
         if problem is not None:
             return checked, problem
-    for orphan, (sequence, _) in heads.items():
+    if heads:  # what is left are heads of runs with no events
+        orphan, (sequence, _) = next(iter(heads.items()))
         return checked, AnchorFinding(f"run {orphan}", "deleted run",
                                       f"its head is at sequence {sequence} but it has no events")
     return checked, None if run_id else first_bad_checkpoint(store, key)
