@@ -30,7 +30,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from shared.infra.settings import get_settings
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # alembic names each step it runs
-    url = get_settings().database_url
+    url = get_settings().migration_database_url
     try:
         upgrade(url, args.revision)
     except CommandError as error:  # an unknown or older target: alembic's sentence says which
@@ -58,13 +58,15 @@ def cmd_replay(_: argparse.Namespace) -> int:
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from services.operations.audit import verify
+    from services.operations.audit_anchors import run_heads
     from services.operations.run_events import run_events
+    from services.pipeline.adapters.audit_checkpoints import audit_key
 
-    _, store = _store()
-    if args.run and not run_events(store, args.run):
+    settings, store = _store()
+    if args.run and not run_events(store, args.run) and not run_heads(store, args.run):
         console.print(f"[red]no run {args.run} in the event store[/red]")
         return 2
-    checked, finding = verify(store, args.run)
+    checked, finding = verify(store, args.run, audit_key(settings))
     if finding is not None:
         console.print(f"[red]audit trail altered[/red]: {finding.describe()}")
         return 1
@@ -110,14 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser(
         "upgrade", help="apply the schema migrations",
-        description="Brings DATABASE_URL's schema to the newest revision (or REVISION): every pending "
+        description="Brings DATABASE_URL's schema (as DATABASE_OWNER_URL's role when that is set) to the "
+                    "newest revision (or REVISION): every pending "
                     "migration in one transaction, under an advisory lock, so concurrent upgrades take "
                     "turns. The service processes refuse to start until this has run.")
     upgrade.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")
     upgrade.set_defaults(handler=cmd_db_upgrade)
     audit = commands.add_parser("audit", help="audit trail tools")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_commands.add_parser("verify", help="check the hash chain of every run (or one)")
+    verify = audit_commands.add_parser(
+        "verify", help="check the hash chain of every run (or one), the run heads and the checkpoints",
+        description="Checks every run's hash chain and its head (the last sequence and hash, written with the "
+                    "events: a cut-off tail or a deleted run shows there), then the checkpoint chain over the "
+                    "whole event log (an HMAC with AUDIT_KEY when set: a re-hashed chain shows there). Exits 1 "
+                    "naming the first thing broken. With --run, only that run's chain and head.")
     verify.add_argument("--run", metavar="RUN_ID", help="check only this run")
     verify.set_defaults(handler=cmd_audit_verify)
     return parser

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 
 from services.api.entrypoints.app import create_app
 from services.demo.bus import InProcessEvents
+from services.pipeline.adapters.audit_checkpoints import CheckpointWriter
 from services.pipeline.adapters.outbox_relay import OutboxRelay
 from services.pipeline.bootstrap import PipelineParts, build
 from shared.infra.local_postgres import LocalPostgres
@@ -76,7 +77,8 @@ async def embedded_stack(out_dir: Path) -> AsyncIterator[EmbeddedStack]:
         await asyncio.to_thread(upgrade, settings.database_url)
         parts = await build(settings)
         events = InProcessEvents(parts.pool)
-        relay = OutboxRelay(parts.store, parts.pool, events.publish, settings.database_url)
+        relay = OutboxRelay(parts.store, parts.pool, events.publish, settings.database_url,
+                            CheckpointWriter.from_settings(settings))
         tasks += [asyncio.create_task(events.run(), name="in-process-events"),
                   asyncio.create_task(relay.run(), name="outbox-relay")]
         app = create_app(settings, send_command=parts.service.dispatch)

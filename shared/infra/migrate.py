@@ -17,6 +17,9 @@ from sqlalchemy.engine import make_url
 HISTORY = "shared.infra:migrations"  # a package resource, so an installed wheel finds it too
 # Any constant: concurrent upgrades (two `make services`, a deployment's one-shots) take turns.
 MIGRATION_LOCK_KEY = 7_241_001
+# The session setting under which the append-only tables (stored events, audit checkpoints)
+# accept UPDATE and DELETE: set by the migrations' transaction only.
+SCHEMA_CHANGE_SETTING = "automation.schema_change"
 
 
 class SchemaNotCurrent(RuntimeError):

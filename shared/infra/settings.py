@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     database_url: str = LOCAL_DATABASE_URL
+    # The schema owner's DSN, for `automation db upgrade` only, where the services' role
+    # (DATABASE_URL) may not change the schema nor rewrite stored events; unset: DATABASE_URL.
+    database_owner_url: str | None = None
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Lets test sessions and deployments share one broker without sharing topics.
     kafka_topic_prefix: str = ""
@@ -49,6 +52,14 @@ class Settings(BaseSettings):
     # A regex: offline per-item calls about matching subjects fail, to exercise failure handling.
     offline_ai_fail_pattern: str | None = None
 
+    # The HMAC key of the audit checkpoints (CONTRACT §7); unset: plain sha256, which anyone
+    # who can write the database can recompute.
+    audit_key: SecretStr | None = None
+    # The outbox relay appends a checkpoint after this many notification ids, or this long
+    # after the last one when there is anything new.
+    audit_checkpoint_events: int = Field(default=1000, ge=1)
+    audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
+
     @property
     def commands_topic(self) -> str:
         return f"{self.kafka_topic_prefix}automation.commands"
@@ -71,6 +82,10 @@ class Settings(BaseSettings):
                 f" (not the development token) when the API listens on {self.api_host}"
                 f" or AUTOMATION_ENV is production"
             )
+
+    @property
+    def migration_database_url(self) -> str:
+        return self.database_owner_url or self.database_url
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The `eventsourcing` library reads its PostgreSQL settings from POSTGRES_* keys."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 from typing import Any, Iterator
 
@@ -22,7 +23,8 @@ FAST = {"within_stage_delay": 0, "between_stage_delay": 0}
 
 @pytest.fixture(scope="module")
 def audited() -> Iterator[Stack]:
-    with Stack("audit", OFFLINE_AI_LATENCY_MS="50") as running:
+    # A checkpoint every few events, HMAC'd: the pipeline's relay writes them as it publishes.
+    with Stack("audit", OFFLINE_AI_LATENCY_MS="50", AUDIT_KEY="e2e-audit-key", AUDIT_CHECKPOINT_EVENTS="5") as running:
         yield running
 
 
@@ -92,11 +94,23 @@ def test_as_of_shows_a_run_as_it_stood(audited: Stack, three_runs) -> None:
 
 
 def _tamper(stack: Stack, run_id: str, sql: str, *params: Any) -> None:
+    """As an attacker with the owner's password could: the stored events are append-only
+    for every session that does not set what only the migrations set."""
     with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
+        conn.execute("SET LOCAL automation.schema_change = 'on'")
         conn.execute(sql, (*params,))
 
 
+def _keyed_checkpoints(stack: Stack) -> int:
+    with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
+        return conn.execute("SELECT count(*) FROM audit_checkpoints WHERE keyed").fetchone()[0]
+
+
 def test_audit_verify_names_the_first_altered_event(audited: Stack, three_runs) -> None:
+    deadline = time.monotonic() + 30
+    while _keyed_checkpoints(audited) < 2:
+        assert time.monotonic() < deadline, "the relay wrote no checkpoints"
+        time.sleep(0.2)
     intact = _cli(audited, "audit", "verify")
     assert intact.returncode == 0, intact.stderr
     _, run_id = three_runs[0]
@@ -144,7 +158,7 @@ def test_audit_verify_catches_a_deleted_first_event_and_refuses_unknown_runs(aud
     _, run_id = three_runs[2]
     originator = uuid.UUID(run_id)
     with psycopg.connect(audited.env["DATABASE_URL"]) as conn:
-        first = conn.execute("SELECT originator_version, topic, state FROM automation_events"
+        first = conn.execute("SELECT originator_version, topic, state, notification_id FROM automation_events"
                              " WHERE originator_id = %s AND originator_version = 1", (originator,)).fetchone()
     try:
         _tamper(audited, run_id, "DELETE FROM automation_events WHERE originator_id = %s AND originator_version = 1",
@@ -152,6 +166,7 @@ def test_audit_verify_catches_a_deleted_first_event_and_refuses_unknown_runs(aud
         cut = _cli(audited, "audit", "verify")
         assert cut.returncode == 1 and f"run {run_id}:" in cut.stderr
     finally:
-        _tamper(audited, run_id, "INSERT INTO automation_events (originator_id, originator_version, topic, state)"
-                " VALUES (%s, %s, %s, %s)", originator, *first)
+        # With its notification id: the audit checkpoints cover ids, not only contents.
+        _tamper(audited, run_id, "INSERT INTO automation_events (originator_id, originator_version, topic, state,"
+                " notification_id) VALUES (%s, %s, %s, %s, %s)", originator, *first)
     assert _cli(audited, "audit", "verify").returncode == 0

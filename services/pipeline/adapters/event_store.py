@@ -3,7 +3,8 @@
 Saving aggregates may carry ``side_writes``: SQL statements executed in the same
 transaction as the new events. A batch's output rows and its credit debit thus
 commit or roll back together with the events that record them, and the
-aggregate's optimistic concurrency makes a repeated batch fail as a whole.
+aggregate's optimistic concurrency makes a repeated batch fail as a whole. The run heads
+of the audit (run_heads.py) are written in that transaction too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
+from services.pipeline.adapters.run_heads import upsert_heads
 from services.pipeline.application.ports import SideWrite
 from services.pipeline.domain.errors import InsufficientCredits
 from shared.infra.settings import Settings
@@ -32,6 +34,14 @@ class SideWriteRecorder(PostgresApplicationRecorder):
         for statement, params in kwargs.get("side_writes", ()):
             curs.execute(statement, params)
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        # After the events (and the table lock they take): a concurrent save of the same run
+        # then fails on the events' key, as the aggregate's optimistic concurrency expects.
+        # Its own cursor: the library reads the inserted events' notification ids off ``curs``.
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        with curs.connection.cursor() as heads:
+            upsert_heads(heads, stored_events)
 
 
 class RunStore(Application):

@@ -3,7 +3,8 @@
 The store is the outbox: the relay reads notifications after its tracked
 position, publishes them in order, waits for Kafka's acknowledgements, then
 advances the position. A crash between publishing and advancing republishes a
-few events with the same ``event_id``, which consumers ignore. One relay is
+few events with the same ``event_id``, which consumers ignore. Behind the position it
+appends the audit checkpoints (audit_checkpoints.py). One relay is
 active at a time, elected by a PostgreSQL advisory lock held by its session.
 """
 
@@ -15,6 +16,7 @@ from typing import Any, Awaitable, Callable
 
 import asyncpg
 
+from services.pipeline.adapters.audit_checkpoints import CheckpointWriter
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.domain.run import RunEvent, RunStarted
 from shared.events.events import envelope
@@ -27,8 +29,10 @@ Publish = Callable[[dict[str, Any], str], Awaitable[Any]]  # (envelope, key) -> 
 
 
 class OutboxRelay:
-    def __init__(self, store: RunStore, pool: asyncpg.Pool, publish: Publish, database_url: str) -> None:
+    def __init__(self, store: RunStore, pool: asyncpg.Pool, publish: Publish, database_url: str,
+                 checkpoints: CheckpointWriter | None = None) -> None:
         self.store = store
+        self.checkpoints = checkpoints
         self.pool = pool
         self.publish = publish
         self.database_url = database_url
@@ -45,6 +49,8 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
             await leader.add_listener(self._channel(), self.wake)
             log.info("relay active")
+            if self.checkpoints is not None:
+                self.checkpoints.forget()
             position = await self._position()
             while True:
                 position = await self.relay_once(leader, position)
@@ -68,6 +74,7 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), timeout=0.2)
             except asyncio.TimeoutError:
                 pass
+            await self._checkpoint(leader, position)
             return position
         acks = []
         for notification in notifications:
@@ -82,7 +89,12 @@ class OutboxRelay:
             " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
             RELAY_NAME, position,
         )
+        await self._checkpoint(leader, position)
         return position
+
+    async def _checkpoint(self, leader: asyncpg.Connection, position: int) -> None:
+        if self.checkpoints is not None:
+            await self.checkpoints.after_relay(leader, position)
 
     async def _position(self) -> int:
         value = await self.pool.fetchval("SELECT position FROM outbox_position WHERE name = $1", RELAY_NAME)

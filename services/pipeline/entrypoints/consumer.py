@@ -12,6 +12,7 @@ from faststream.kafka import KafkaBroker
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from pydantic import ValidationError
 
+from services.pipeline.adapters.audit_checkpoints import CheckpointWriter
 from services.pipeline.adapters.outbox_relay import OutboxRelay
 from services.pipeline.adapters.partitions import partition_of
 from services.pipeline.bootstrap import PipelineParts, build
@@ -122,7 +123,8 @@ def create_app(settings: Settings) -> FastStream:
         await ensure_topics(settings)
         holder["partitions"] = await _partition_count(settings)
         holder["parts"] = parts = await build(settings)
-        relay = OutboxRelay(parts.store, parts.pool, publish, settings.database_url)
+        relay = OutboxRelay(parts.store, parts.pool, publish, settings.database_url,
+                            CheckpointWriter.from_settings(settings))
         holder["relay"] = relay
 
     @app.after_startup

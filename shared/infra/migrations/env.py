@@ -5,14 +5,14 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
-from shared.infra.migrate import MIGRATION_LOCK_KEY, sqlalchemy_url
+from shared.infra.migrate import MIGRATION_LOCK_KEY, SCHEMA_CHANGE_SETTING, sqlalchemy_url
 from shared.infra.settings import get_settings
 
 if context.is_offline_mode():
     raise SystemExit("offline (--sql) migrations are not supported: the SQL is in versions/ as it is")
 
 # `automation db upgrade` passes the URL; the `alembic` command (alembic.ini) reads DATABASE_URL.
-database_url = context.config.attributes.get("database_url") or get_settings().database_url
+database_url = context.config.attributes.get("database_url") or get_settings().migration_database_url
 engine = create_engine(sqlalchemy_url(database_url), poolclass=pool.NullPool)
 try:
     # One transaction for all pending revisions (PostgreSQL's DDL is transactional): an upgrade
@@ -20,6 +20,8 @@ try:
     # version the first one committed and has nothing left to do.
     with engine.begin() as connection:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        # Lets a revision rewrite the append-only tables (0008); the services never set it.
+        connection.execute(text(f"SET LOCAL {SCHEMA_CHANGE_SETTING} = 'on'"))
         context.configure(connection=connection)
         with context.begin_transaction():
             context.run_migrations()
