@@ -72,6 +72,39 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from shared.infra.dead_letters import newest
+    from shared.infra.db import create_pool
+    from shared.infra.migrate import exit_unless_current_schema
+    from shared.infra.settings import get_settings
+
+    url = get_settings().database_url
+    exit_unless_current_schema(url)
+
+    async def fetch():
+        pool = await create_pool(url, max_size=1)
+        try:
+            return await newest(pool, args.limit)
+        finally:
+            await pool.close()
+
+    letters = asyncio.run(fetch())
+    if not letters:
+        print("no dead letters")
+        return 0
+    table = Table(title=f"dead letters, newest first ({len(letters)} shown)", show_lines=False)
+    for column in ("recorded at (UTC)", "consumer", "topic", "partition", "offset", "key", "bytes", "reason", "starts with"):
+        table.add_column(column, overflow="fold")
+    for letter in letters:
+        table.add_row(letter.recorded_at.strftime("%Y-%m-%d %H:%M:%S"), letter.consumer, letter.topic,
+                      str(letter.partition), str(letter.offset), letter.key, str(letter.size),
+                      letter.reason, letter.preview[:40])
+    Console(width=max(160, console.width)).print(table)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from services.demo.main import run_demo
 
@@ -106,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
                            "(default: demo-output)")
     demo.set_defaults(handler=cmd_demo)
     commands.add_parser("replay", help="rebuild every read model from the event store").set_defaults(handler=cmd_replay)
+    dead = commands.add_parser(
+        "dead-letters", help="list the commands and events that were set aside, with the reason for each",
+        description="Commands and events a consumer could never handle (not JSON, wrong types, too large, "
+                    "another account's run) are recorded in DATABASE_URL's dead_letters table, then "
+                    "acknowledged so they never block their partition. Lists them newest first: where they "
+                    "were (topic, partition, offset, key), their size, why, and how they start.")
+    dead.add_argument("--limit", type=int, default=100, metavar="N", help="show the newest N (default 100)")
+    dead.set_defaults(handler=cmd_dead_letters)
     db = commands.add_parser("db", help="database schema tools")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser(

@@ -42,8 +42,13 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ready", "unavailable"]
+    status: Literal["ready", "degraded", "unavailable"]
     checks: dict[str, bool]
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="`dead_letters`: how many commands and events were set aside (`automation dead-letters` "
+                    "lists them); `relay_alarm`: the event Kafka refuses, while it does, else null.",
+    )
 
 
 # --- admin (§3.1) ------------------------------------------------------------------------

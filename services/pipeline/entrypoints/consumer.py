@@ -9,6 +9,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from pydantic import ValidationError
 
@@ -16,6 +17,7 @@ from services.pipeline.adapters.outbox_relay import OutboxRelay
 from services.pipeline.adapters.partitions import partition_of
 from services.pipeline.bootstrap import PipelineParts, build
 from shared.events.commands import parse_command
+from shared.infra.dead_letters import DeadLetter, record
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
 
@@ -77,6 +79,11 @@ async def _keep_relaying(relay: OutboxRelay) -> None:
             await asyncio.sleep(1.0)
 
 
+def _short(error: Exception) -> str:
+    """The first line of a validation error is enough to tell what was wrong."""
+    return str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+
+
 def create_app(settings: Settings) -> FastStream:
     broker = KafkaBroker(settings.kafka_bootstrap_servers, enable_idempotence=True, logger=log)
     holder: dict[str, Any] = {}
@@ -92,12 +99,17 @@ def create_app(settings: Settings) -> FastStream:
         ack_policy=AckPolicy.NACK_ON_ERROR,
         listener=RunPartitionListener(holder, settings.commands_topic),
     )
-    async def on_command(body: Any) -> None:
+    async def on_command(body: Any, msg: KafkaMessage) -> None:
+        async def set_aside(reason: str) -> None:
+            # Recorded before the offset is committed: if the write fails, the command comes back.
+            await record(holder["parts"].pool, DeadLetter.of("pipeline", msg.raw_message, reason))
+
         try:
             command = parse_command(body)
         except (ValidationError, ValueError, TypeError) as error:
             # A malformed command can never succeed: retrying it would block its partition.
-            log.error("dropped a malformed command %r: %s", body, error)
+            log.error("set aside a malformed command at offset %s: %s", msg.raw_message.offset, error)
+            await set_aside(f"malformed command: {_short(error)}")
             return
         try:
             decision = await holder["parts"].service.dispatch(command)
@@ -108,9 +120,13 @@ def create_app(settings: Settings) -> FastStream:
             # the command is refused, for its sender to see, and the partition moves on.
             log.exception("refused %s %s after an unexpected error", command.type, command.command_id)
             await asyncio.to_thread(holder["parts"].service.handlers.refuse, command, "internal_error")
+            await set_aside("internal_error while deciding the command")
             return
-        log.info("%s %s for run %s: %s %s", body.get("type"), body.get("command_id"),
-                 body.get("run_id"), decision.outcome, decision.error_code or "")
+        if decision.set_aside:
+            log.error("set aside %s %s: %s", command.type, command.command_id, decision.message)
+            await set_aside(f"{decision.error_code}: {decision.message}")
+        log.info("%s %s for run %s: %s %s", command.type, command.command_id,
+                 command.run_id, decision.outcome, decision.error_code or "")
 
     async def publish(envelope: dict[str, Any], key: str) -> Any:
         return await broker.publish(envelope, settings.events_topic, key=key.encode(), no_confirm=True)

@@ -4,7 +4,7 @@ the Kafka subscriber (``services.projector``) or the embedded demo's in-process 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import asyncpg
 from pydantic import ValidationError
@@ -13,19 +13,31 @@ from services.projector.adapters.writer import project
 from shared.events.events import EventEnvelope
 
 log = logging.getLogger("projector")
+# (index of the message in the batch, reason): records it where its deliverer can.
+SetAside = Callable[[int, str], Awaitable[None]]
 
 
-async def handle_events(pool: asyncpg.Pool, bodies: list[Any]) -> int:
+async def handle_events(pool: asyncpg.Pool, bodies: list[Any], set_aside: SetAside | None = None) -> int:
     """Validate the messages as the wire schema says, then write them in one transaction;
-    returns how many were new."""
+    returns how many were new. A malformed one goes to ``set_aside`` (before the batch is
+    written, so a failed write redelivers both), and the others carry on."""
     events = []
-    for body in bodies:
+    for index, body in enumerate(bodies):
         try:
             events.append(EventEnvelope.model_validate(body).model_dump(mode="json"))
         except ValidationError as error:
             # A malformed event can never be applied: retrying it would block its partition.
-            log.error("dropped a malformed event %r: %s", body, error)
+            reason = f"malformed event: {error.error_count()} error(s), first: {_first(error)}"
+            log.error("set aside a malformed event (batch index %d): %s", index, reason)
+            if set_aside is not None:
+                await set_aside(index, reason)
     if not events:
         return 0
     async with pool.acquire() as conn:
         return await project(conn, events)
+
+
+def _first(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the message"
+    return f"{where}: {first['msg']}"[:300]
