@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from services.projector.domain.sequence import next_in_line
-from shared.run_view import View, evolve, log_line
+from shared.run_view import SNAPSHOT_EVERY, View, evolve, log_line
 
 Event = dict[str, Any]
 
@@ -19,8 +19,10 @@ class ReadModels(Protocol):
         """The run's view (None before RunStarted) and the last sequence it reflects,
         held against other writers until the transaction ends."""
 
-    async def save(self, view: View, events: list[Event], lines: list[str]) -> None:
-        """The view as of the last of ``events``, those events, and one log line for each."""
+    async def save(self, view: View, events: list[Event], lines: list[str],
+                   snapshots: list[tuple[int, View]]) -> None:
+        """The view as of the last of ``events``, those events, one log line for each, and
+        the view as of each sequence that is a multiple of ``SNAPSHOT_EVERY``."""
 
 
 async def apply(models: ReadModels, events: list[Event]) -> int:
@@ -33,10 +35,12 @@ async def apply(models: ReadModels, events: list[Event]) -> int:
         view, last = await models.view(run_id)
         fresh = next_in_line(last, run_events)
         if fresh:
-            lines = []
+            lines, snapshots = [], []
             for event in fresh:
-                view = evolve(view, event)
+                view = evolve(view, event)  # a new dict each time: a snapshot is never changed after
                 lines.append(log_line(view, event))
-            await models.save(view, fresh, lines)
+                if event["sequence"] % SNAPSHOT_EVERY == 0:
+                    snapshots.append((event["sequence"], view))
+            await models.save(view, fresh, lines, snapshots)
             applied += len(fresh)
     return applied
