@@ -25,6 +25,7 @@ _ERROR_TEXT = {
     401: "Missing or unknown bearer token",
     403: "The token's role may not do this",
     404: "Unknown id, or an id of another account",
+    429: "`rate_limited`: over API_RATE_LIMIT_PER_MINUTE such requests of the account in the last minute",
     500: "Unexpected error (no stack trace in the body)",
     503: "A dependency did not answer in time",
 }
@@ -33,6 +34,13 @@ _ERROR_TEXT = {
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` entries declaring these error statuses with the contract's error body."""
     return {status: {"model": ErrorBody, "description": _ERROR_TEXT[status]} for status in statuses}
+
+
+def rate_limited() -> dict[int | str, dict[str, Any]]:
+    """The 429 of the rate-limited routes, with its `Retry-After` header."""
+    retry_after = {"description": "Seconds until a request of the account leaves the window",
+                   "schema": {"type": "integer", "minimum": 1}}
+    return {429: {**errors(429)[429], "headers": {"Retry-After": retry_after}}}
 
 
 # --- health ------------------------------------------------------------------------------

@@ -100,14 +100,15 @@ class CommandHandlers:
         raise TypeError(f"unknown command {command!r}")
 
     def _start(self, command: StartRun) -> Decision:
+        # The slot first: a site with an active run is refused without counting pending items.
+        slot = self._slot(command.site_id)
+        slot.admit(command.run_id)
         inputs = self.planner.admission_inputs(command.site_id, command.account_id)
         if inputs is None:
             raise UnknownSite(command.site_id)
         config = {key: inputs.config[key] for key in CONFIG_KEYS}
         offer = quote(inputs.pending, config, inputs.available)
         estimated, required = offer.estimate.total, offer.required
-        slot = self._slot(command.site_id)
-        slot.admit(command.run_id)
         if not offer.sufficient:
             raise InsufficientCredits(required, offer.available)
         run = AutomationRun.start(

@@ -142,6 +142,15 @@ async def wait_for_run(pool: asyncpg.Pool, run_id: str, timeout: float = 5.0) ->
     return False
 
 
+async def active_run(pool: asyncpg.Pool, site_id: str) -> str | None:
+    """The site's running or paused run as the pipeline recorded it at admission (pipeline_runs
+    commits with the site slot), ahead of the read model."""
+    return await pool.fetchval(
+        "SELECT run_id FROM pipeline_runs WHERE site_id = $1 AND status IN ('running', 'paused') LIMIT 1",
+        site_id,
+    )
+
+
 class PgRuns:
     """The run reads that run control needs (the API's Runs port)."""
 
@@ -153,3 +162,6 @@ class PgRuns:
 
     async def wait_for_run(self, run_id: str) -> bool:
         return await wait_for_run(self.pool, run_id)
+
+    async def active_run(self, site_id: str) -> str | None:
+        return await active_run(self.pool, site_id)

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from services.api.entrypoints.deps import CallerDep, PoolDep
+from services.api.entrypoints.limits import LimitedCallerDep
 from services.api.application.errors import invalid, not_found
 from services.api.entrypoints.params import NO_NUL, ImageIdPath, ListingLimit, Offset, SiteIdPath
 from services.api.adapters.queries import planner as q
 from services.api.adapters.queries.tenancy import require_site
-from services.api.entrypoints.schemas import PAGES, ImportResult, errors
+from services.api.entrypoints.schemas import PAGES, ImportResult, errors, rate_limited
 
 router = APIRouter(prefix="/api/v1/sites", tags=["planner"], responses=errors(400, 401, 404))
 MAX_KEYWORD_LENGTH = 200
@@ -36,8 +37,8 @@ def normalise(keyword: str) -> str:
     return " ".join(keyword.split()).casefold()
 
 
-@router.post("/{site_id}/keywords", status_code=201)
-async def import_keywords(site_id: SiteIdPath, body: KeywordImport, caller: CallerDep, pool: PoolDep) -> ImportResult:
+@router.post("/{site_id}/keywords", status_code=201, responses=rate_limited())
+async def import_keywords(site_id: SiteIdPath, body: KeywordImport, caller: LimitedCallerDep, pool: PoolDep) -> ImportResult:
     """Add keywords; ones already on the site (ignoring case and spacing) count as duplicates.
     One empty or over-long keyword refuses the whole request, and nothing of it is stored."""
     await require_site(pool, site_id, caller.account_id)
