@@ -73,6 +73,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_dead_letters(args: argparse.Namespace) -> int:
+    from rich.markup import escape
     from rich.table import Table
 
     from shared.infra.dead_letters import newest
@@ -94,14 +95,17 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     if not letters:
         print("no dead letters")
         return 0
-    table = Table(title=f"dead letters, newest first ({len(letters)} shown)", show_lines=False)
-    for column in ("recorded at (UTC)", "consumer", "topic", "partition", "offset", "key", "bytes", "reason", "starts with"):
+    table = Table(title=f"dead letters, newest first ({len(letters)} shown)")
+    for column in ("recorded at (UTC)", "consumer", "topic:partition:offset", "key", "bytes"):
         table.add_column(column, overflow="fold")
+    table.add_column("reason", overflow="fold", min_width=40, ratio=1)
+    table.add_column("starts with", overflow="ellipsis", no_wrap=True, max_width=20)
     for letter in letters:
-        table.add_row(letter.recorded_at.strftime("%Y-%m-%d %H:%M:%S"), letter.consumer, letter.topic,
-                      str(letter.partition), str(letter.offset), letter.key, str(letter.size),
-                      letter.reason, letter.preview[:40])
-    Console(width=max(160, console.width)).print(table)
+        table.add_row(letter.recorded_at.strftime("%Y-%m-%d %H:%M:%S"), letter.consumer,
+                      escape(f"{letter.topic}:{letter.partition}:{letter.offset}"), escape(letter.key),
+                      str(letter.size), escape(letter.reason), escape(letter.preview))
+    # Piped into a file or grep, the table keeps a readable width instead of the 80 of no terminal.
+    Console(width=None if sys.stdout.isatty() else 220).print(table)
     return 0
 
 

@@ -35,6 +35,17 @@ class DeadLetter:
         return cls(consumer, record.topic, record.partition, record.offset, record.key, value, reason)
 
 
+def describe(error: Exception) -> str:
+    """Why a record was set aside, in one line: the number of problems and the first of them."""
+    errors = getattr(error, "errors", None)
+    if callable(errors):  # a pydantic ValidationError
+        problems = errors()
+        first = problems[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the message"
+        return f"{len(problems)} problem(s), first: {where}: {first['msg']}"[:300]
+    return (str(error).splitlines() or [type(error).__name__])[0][:300]
+
+
 async def record(pool: asyncpg.Pool, letter: DeadLetter) -> None:
     """Idempotent: a redelivered record keeps its first row."""
     await pool.execute(

@@ -17,7 +17,7 @@ from services.pipeline.adapters.outbox_relay import OutboxRelay
 from services.pipeline.adapters.partitions import partition_of
 from services.pipeline.bootstrap import PipelineParts, build
 from shared.events.commands import parse_command
-from shared.infra.dead_letters import DeadLetter, record
+from shared.infra.dead_letters import DeadLetter, describe, record
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
 
@@ -79,11 +79,6 @@ async def _keep_relaying(relay: OutboxRelay) -> None:
             await asyncio.sleep(1.0)
 
 
-def _short(error: Exception) -> str:
-    """The first line of a validation error is enough to tell what was wrong."""
-    return str(error).splitlines()[0][:300] if str(error) else type(error).__name__
-
-
 def create_app(settings: Settings) -> FastStream:
     broker = KafkaBroker(settings.kafka_bootstrap_servers, enable_idempotence=True, logger=log)
     holder: dict[str, Any] = {}
@@ -109,7 +104,7 @@ def create_app(settings: Settings) -> FastStream:
         except (ValidationError, ValueError, TypeError) as error:
             # A malformed command can never succeed: retrying it would block its partition.
             log.error("set aside a malformed command at offset %s: %s", msg.raw_message.offset, error)
-            await set_aside(f"malformed command: {_short(error)}")
+            await set_aside(f"malformed command: {describe(error)}")
             return
         try:
             decision = await holder["parts"].service.dispatch(command)

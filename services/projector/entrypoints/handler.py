@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from services.projector.adapters.writer import project
 from shared.events.events import EventEnvelope
+from shared.infra.dead_letters import describe
 
 log = logging.getLogger("projector")
 # (index of the message in the batch, reason): records it where its deliverer can.
@@ -27,7 +28,7 @@ async def handle_events(pool: asyncpg.Pool, bodies: list[Any], set_aside: SetAsi
             events.append(EventEnvelope.model_validate(body).model_dump(mode="json"))
         except ValidationError as error:
             # A malformed event can never be applied: retrying it would block its partition.
-            reason = f"malformed event: {error.error_count()} error(s), first: {_first(error)}"
+            reason = f"malformed event: {describe(error)}"
             log.error("set aside a malformed event (batch index %d): %s", index, reason)
             if set_aside is not None:
                 await set_aside(index, reason)
@@ -36,8 +37,3 @@ async def handle_events(pool: asyncpg.Pool, bodies: list[Any], set_aside: SetAsi
     async with pool.acquire() as conn:
         return await project(conn, events)
 
-
-def _first(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "the message"
-    return f"{where}: {first['msg']}"[:300]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from services.api.entrypoints.deps import CallerDep, PoolDep
+from services.api.entrypoints.json_types import json_int
 from services.api.entrypoints.limits import LimitedCallerDep
 from services.api.application.errors import invalid, not_found
 from services.api.entrypoints.params import NO_NUL, ImageIdPath, ListingLimit, Offset, SiteIdPath
@@ -24,8 +25,8 @@ class KeywordIn(BaseModel):
     # Checked again for emptiness and length after spacing is normalised (see import_keywords).
     keyword: str = Field(min_length=1, max_length=MAX_KEYWORD_LENGTH, pattern=NO_NUL,
                          description=f"1–{MAX_KEYWORD_LENGTH} characters, spacing normalised")
-    volume: int | None = Field(default=None, ge=0, le=10**9)
-    difficulty: int | None = Field(default=None, ge=0, le=100)
+    volume: json_int(ge=0, le=10**9) | None = None  # type: ignore[valid-type]
+    difficulty: json_int(ge=0, le=100) | None = None  # type: ignore[valid-type]
     intent: str | None = Field(default=None, max_length=50, pattern=NO_NUL)
 
 
