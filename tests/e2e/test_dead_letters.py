@@ -94,6 +94,11 @@ def test_garbage_on_both_topics_is_listed_and_blocks_no_other_site(private_stack
     commands, events = f"{prefix}automation.commands", f"{prefix}automation.events"
     key = _key_on_partition_of(tenant.site_id, asyncio.run(_partitions(bootstrap, commands)))
     garbage = [(topic, key, value) for topic in (commands, events) for value in GARBAGE.values()]
+    orphan = {"event_id": str(uuid.uuid4()), "type": "StageStarted", "run_id": str(uuid.uuid4()),
+              "site_id": key.decode(), "account_id": tenant.account_id, "sequence": 1,
+              "occurred_at": "2026-01-01T00:00:00Z", "schema_version": 1, "hash": "h", "prev_hash": "",
+              "data": {"stage": 1, "name": "keywords_to_clusters", "items_total": 1}}
+    garbage.append((events, key, json.dumps(orphan).encode()))  # valid, but its run never started
 
     asyncio.run(_send(bootstrap, garbage))
     answer = api.run_now(tenant)
@@ -102,9 +107,11 @@ def test_garbage_on_both_topics_is_listed_and_blocks_no_other_site(private_stack
 
     rows = _wait_for_rows(private_stack, len(garbage))
     assert sorted((consumer, topic) for consumer, topic, *_ in rows) == sorted(
-        [("pipeline", commands)] * 3 + [("projector", events)] * 3)
+        [("pipeline", commands)] * 3 + [("projector", events)] * 4)
     assert {size for _, _, size, *_ in rows} >= {len(value) for value in GARBAGE.values()}
-    assert all(reason.startswith("malformed ") for _, _, _, reason, *_ in rows)
+    reasons = [reason for _, _, _, reason, *_ in rows]
+    assert sum(reason.startswith("malformed ") for reason in reasons) == 6
+    assert any(reason.startswith(f"cannot be applied to run {orphan['run_id']}") for reason in reasons)
     assert all(row[5] == key for row in rows)
 
     ready = api.http.get("/readyz")
@@ -114,6 +121,7 @@ def test_garbage_on_both_topics_is_listed_and_blocks_no_other_site(private_stack
     listed = _dead_letters_cli(private_stack)
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.count("malformed command") == 3 and listed.stdout.count("malformed event") == 3
+    assert "cannot be applied" in listed.stdout
     assert key.decode() in listed.stdout
 
 

@@ -32,10 +32,12 @@ def _row_to_view(row: asyncpg.Record) -> dict[str, Any]:
     return view
 
 
-async def project(conn: asyncpg.Connection, events: list[dict[str, Any]]) -> int:
-    """Apply a batch of events in one transaction; returns how many were new."""
+async def project(conn: asyncpg.Connection, events: list[dict[str, Any]],
+                  unfit: list[tuple[dict[str, Any], str]] | None = None) -> int:
+    """Apply a batch of events in one transaction; returns how many were new. With ``unfit``,
+    events that can never be applied are collected there instead of failing the batch."""
     async with conn.transaction():
-        return await apply(PgReadModels(conn), events)
+        return await apply(PgReadModels(conn), events, unfit)
 
 
 class PgReadModels:
