@@ -51,7 +51,10 @@ def test_an_empty_or_over_long_keyword_refuses_the_whole_request(api: Api, bad: 
     tenant = api.tenant()
     api.import_keywords(tenant, ["already here"])
     answer = _import(api, tenant, [{"keyword": "fine keyword"}, {"keyword": bad}, {"keyword": "another"}])
-    assert assert_error(answer, 400, "invalid_request")["details"] == {"index": 1}
+    details = assert_error(answer, 400, "invalid_request")["details"]
+    # The schema refuses "" and 201 characters (its declared bounds); spacing alone is refused
+    # after it is normalised. Either way the answer names the second keyword.
+    assert details == {"index": 1} or [p["field"] for p in details["problems"]] == ["keywords.1.keyword"]
     assert api.listing(tenant, "keywords")["total"] == 1
 
 
