@@ -103,8 +103,9 @@ def create_app(settings: Settings) -> FastStream:
             command = parse_command(body)
         except (ValidationError, ValueError, TypeError) as error:
             # A malformed command can never succeed: retrying it would block its partition.
-            log.error("set aside a malformed command at offset %s: %s", msg.raw_message.offset, error)
-            await set_aside(f"malformed command: {describe(error)}")
+            reason = f"malformed command: {describe(error)}"  # one line, whatever the size of the record
+            log.error("set aside the command at offset %s: %s", msg.raw_message.offset, reason)
+            await set_aside(reason)
             return
         try:
             decision = await holder["parts"].service.dispatch(command)
