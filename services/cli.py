@@ -74,6 +74,43 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from shared.infra.dead_letters import newest
+    from shared.infra.db import create_pool
+    from shared.infra.migrate import exit_unless_current_schema
+    from shared.infra.settings import get_settings
+
+    url = get_settings().database_url
+    exit_unless_current_schema(url)
+
+    async def fetch():
+        pool = await create_pool(url, max_size=1)
+        try:
+            return await newest(pool, args.limit)
+        finally:
+            await pool.close()
+
+    letters = asyncio.run(fetch())
+    if not letters:
+        print("no dead letters")
+        return 0
+    table = Table(title=f"dead letters, newest first ({len(letters)} shown)")
+    for column in ("recorded at (UTC)", "consumer", "topic:partition:offset", "key", "bytes"):
+        table.add_column(column, overflow="fold")
+    table.add_column("reason", overflow="fold", min_width=40, ratio=1)
+    table.add_column("starts with", overflow="ellipsis", no_wrap=True, max_width=20)
+    for letter in letters:
+        table.add_row(letter.recorded_at.strftime("%Y-%m-%d %H:%M:%S"), letter.consumer,
+                      escape(f"{letter.topic}:{letter.partition}:{letter.offset}"), escape(letter.key),
+                      str(letter.size), escape(letter.reason), escape(letter.preview))
+    # Piped into a file or grep, the table keeps a readable width instead of the 80 of no terminal.
+    Console(width=None if sys.stdout.isatty() else 220).print(table)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from services.demo.main import run_demo
 
@@ -108,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
                            "(default: demo-output)")
     demo.set_defaults(handler=cmd_demo)
     commands.add_parser("replay", help="rebuild every read model from the event store").set_defaults(handler=cmd_replay)
+    dead = commands.add_parser(
+        "dead-letters", help="list the commands and events that were set aside, with the reason for each",
+        description="Commands and events a consumer could never handle (not JSON, wrong types, too large, "
+                    "another account's run) are recorded in DATABASE_URL's dead_letters table, then "
+                    "acknowledged so they never block their partition. Lists them newest first: where they "
+                    "were (topic, partition, offset, key), their size, why, and how they start.")
+    dead.add_argument("--limit", type=int, default=100, metavar="N", help="show the newest N (default 100)")
+    dead.set_defaults(handler=cmd_dead_letters)
     db = commands.add_parser("db", help="database schema tools")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser(

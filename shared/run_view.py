@@ -8,6 +8,9 @@ from typing import Any
 from shared.stages import FIRST_STAGE, next_stage
 
 View = dict[str, Any]
+# The projector stores the view every this many events, so a fold as of any moment
+# (the API's `as_of`) starts from the nearest one and folds at most this many events.
+SNAPSHOT_EVERY = 1000
 
 
 def evolve(view: View | None, event: dict[str, Any]) -> View:

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     api_port: int = 8000
     # How long run_now waits for the pipeline's decision before withdrawing the command.
     admission_timeout_seconds: float = Field(default=20.0, gt=0)
+    # run_now, pause, resume, cancel and keyword uploads per account per minute, across replicas.
+    api_rate_limit_per_minute: int = Field(default=120, ge=1)
     automation_admin_token: SecretStr = SecretStr(PLACEHOLDER_ADMIN_TOKEN)
     automation_env: Literal["development", "production"] = "development"
 

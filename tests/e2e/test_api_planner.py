@@ -52,8 +52,8 @@ def test_an_empty_or_over_long_keyword_refuses_the_whole_request(api: Api, bad: 
     api.import_keywords(tenant, ["already here"])
     answer = _import(api, tenant, [{"keyword": "fine keyword"}, {"keyword": bad}, {"keyword": "another"}])
     details = assert_error(answer, 400, "invalid_request")["details"]
-    # Refused by the declared schema (empty, over-long) or, for blank ones, after spacing is
-    # normalised: either way the answer points at the second keyword.
+    # The schema refuses "" and 201 characters (its declared bounds); spacing alone is refused
+    # after it is normalised. Either way the answer names the second keyword.
     assert details == {"index": 1} or [p["field"] for p in details["problems"]] == ["keywords.1.keyword"]
     assert api.listing(tenant, "keywords")["total"] == 1
 

@@ -30,6 +30,15 @@ class Runs(Protocol):
     async def wait_for_run(self, run_id: str) -> bool:
         """Wait until the read model has the run, so the caller's next read finds it."""
 
+    async def active_run(self, site_id: str) -> str | None:
+        """The site's running or paused run as the pipeline last recorded it (one indexed read)."""
+
+
+class RateWindow(Protocol):
+    async def admit(self, account_id: str, limit: int, window_seconds: int) -> float | None:
+        """Count this request if fewer than ``limit`` of the account's were counted in the last
+        ``window_seconds`` (None), else return how many seconds until one leaves the window."""
+
 
 class Configs(Protocol):
     async def config(self, site_id: str) -> dict[str, Any]:

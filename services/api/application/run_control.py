@@ -34,6 +34,11 @@ class Admission:
 async def admit_run(runs: Runs, bus: CommandBus, site_id: str, account_id: str) -> Admission:
     """Admit a run: once the pipeline has decided and the read model shows the run
     (so the caller's next read finds it), or raise the refusal."""
+    # One indexed read refuses the common case (the site is busy) without a command or an estimate;
+    # the pipeline's site slot still decides every race.
+    active = await runs.active_run(site_id)
+    if active is not None:
+        raise ApiError(400, "run_active", _REFUSALS["run_active"], {"run_id": active})
     command = StartRun(site_id=site_id, account_id=account_id, run_id=str(uuid.uuid4()))
     started = time.perf_counter()
     decision = await _decision(bus, command)

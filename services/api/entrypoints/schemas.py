@@ -25,6 +25,7 @@ _ERROR_TEXT = {
     401: "Missing or unknown bearer token",
     403: "The token's role may not do this",
     404: "Unknown id, or an id of another account",
+    429: "`rate_limited`: over API_RATE_LIMIT_PER_MINUTE such requests of the account in the last minute",
     500: "Unexpected error (no stack trace in the body)",
     503: "A dependency did not answer in time",
 }
@@ -35,6 +36,13 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody, "description": _ERROR_TEXT[status]} for status in statuses}
 
 
+def rate_limited() -> dict[int | str, dict[str, Any]]:
+    """The 429 of the rate-limited routes, with its `Retry-After` header."""
+    retry_after = {"description": "Seconds until a request of the account leaves the window",
+                   "schema": {"type": "integer", "minimum": 1}}
+    return {429: {**errors(429)[429], "headers": {"Retry-After": retry_after}}}
+
+
 # --- health ------------------------------------------------------------------------------
 
 class Health(BaseModel):
@@ -42,8 +50,13 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ready", "unavailable"]
+    status: Literal["ready", "degraded", "unavailable"]
     checks: dict[str, bool]
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="`dead_letters`: how many commands and events were set aside (`automation dead-letters` "
+                    "lists them); `relay_alarm`: the event Kafka refuses, while it does, else null.",
+    )
 
 
 # --- admin (§3.1) ------------------------------------------------------------------------

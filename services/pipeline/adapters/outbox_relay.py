@@ -6,6 +6,11 @@ advances the position. A crash between publishing and advancing republishes a
 few events with the same ``event_id``, which consumers ignore. Behind the position it
 appends the audit checkpoints (audit_checkpoints.py). One relay is
 active at a time, elected by a PostgreSQL advisory lock held by its session.
+
+An event Kafka refuses (say ``MessageSizeTooLarge``) is never skipped, since a run's
+sequence has no gaps: the relay advances up to it, raises its alarm (a log at ERROR with
+the event id, the ``relay_alarms`` row ``/readyz`` reads, its ``occurrences`` counter) and
+tries again after a pause, until the broker accepts it and the alarm is cleared.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import logging
 from typing import Any, Awaitable, Callable
 
 import asyncpg
+from aiokafka.errors import KafkaError
 
 from services.pipeline.adapters.audit_checkpoints import CheckpointWriter
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.domain.run import RunEvent, RunStarted
 from shared.events.events import envelope
+from shared.infra import relay_alarms
 
 log = logging.getLogger(__name__)
 RELAY_LOCK_KEY = 7_241_002
@@ -30,12 +37,14 @@ Publish = Callable[[dict[str, Any], str], Awaitable[Any]]  # (envelope, key) -> 
 
 class OutboxRelay:
     def __init__(self, store: RunStore, pool: asyncpg.Pool, publish: Publish, database_url: str,
-                 checkpoints: CheckpointWriter | None = None) -> None:
+                 checkpoints: CheckpointWriter | None = None, retry_refused_after: float = 5.0) -> None:
         self.store = store
         self.checkpoints = checkpoints
         self.pool = pool
         self.publish = publish
         self.database_url = database_url
+        self.retry_refused_after = retry_refused_after
+        self._alarmed = False
         self._owners: dict[str, tuple[str, str]] = {}
         self._wake = asyncio.Event()
 
@@ -49,6 +58,7 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
             await leader.add_listener(self._channel(), self.wake)
             log.info("relay active")
+            self._alarmed = True  # an alarm a previous relay left is cleared by the first success
             if self.checkpoints is not None:
                 self.checkpoints.forget()
             position = await self._position()
@@ -76,21 +86,58 @@ class OutboxRelay:
                 pass
             await self._checkpoint(leader, position)
             return position
-        acks = []
+        reached, refused = await self._publish_in_order(notifications, position)
+        if reached != position:
+            await leader.execute(
+                "INSERT INTO outbox_position (name, position) VALUES ($1, $2)"
+                " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
+                RELAY_NAME, reached,
+            )
+            await self._checkpoint(leader, reached)
+        if refused is not None:
+            await self._alarm(*refused)
+            await asyncio.sleep(self.retry_refused_after)
+        elif self._alarmed:
+            await relay_alarms.clear(self.pool, RELAY_NAME)
+            self._alarmed = False
+            log.warning("relay alarm cleared: Kafka accepts events again")
+        return reached
+
+    async def _publish_in_order(self, notifications: list[Any], position: int
+                                ) -> tuple[int, tuple[str, KafkaError] | None]:
+        """Publish, then wait for every ack; returns the last notification id acknowledged
+        with everything before it, and the first event Kafka refused, if any."""
+        sent: list[tuple[int, str | None, Any]] = []
+        refused: tuple[str, KafkaError] | None = None
         for notification in notifications:
             event = self.store.mapper.to_domain_event(notification)
-            if isinstance(event, (RunEvent, RunStarted)):
-                site_id, account_id = await self._owner(event)
-                acks.append(await self.publish(envelope(event, site_id, account_id), site_id))
-        await asyncio.gather(*acks)
-        position = notifications[-1].id
-        await leader.execute(
-            "INSERT INTO outbox_position (name, position) VALUES ($1, $2)"
-            " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
-            RELAY_NAME, position,
-        )
-        await self._checkpoint(leader, position)
-        return position
+            if not isinstance(event, (RunEvent, RunStarted)):
+                sent.append((notification.id, None, None))
+                continue
+            site_id, account_id = await self._owner(event)
+            message = envelope(event, site_id, account_id)
+            try:
+                sent.append((notification.id, message["event_id"], await self.publish(message, site_id)))
+            except KafkaError as error:  # refused before it left this process (too large for the client)
+                refused = (message["event_id"], error)
+                break
+        outcomes = iter(await asyncio.gather(*(ack for _, _, ack in sent if ack is not None),
+                                             return_exceptions=True))
+        reached = position
+        for notification_id, event_id, ack in sent:
+            outcome = next(outcomes) if ack is not None else None
+            if isinstance(outcome, KafkaError):
+                return reached, (event_id or "", outcome)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            reached = notification_id
+        return reached, refused
+
+    async def _alarm(self, event_id: str, error: KafkaError) -> None:
+        occurrences = await relay_alarms.raise_alarm(self.pool, RELAY_NAME, event_id, repr(error))
+        self._alarmed = True
+        log.error("Kafka refused event %s (%r), %d time(s) in a row; events behind it wait; "
+                  "retrying in %.0f s", event_id, error, occurrences, self.retry_refused_after)
 
     async def _checkpoint(self, leader: asyncpg.Connection, position: int) -> None:
         if self.checkpoints is not None:

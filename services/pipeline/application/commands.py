@@ -18,7 +18,7 @@ from services.pipeline.application.batch_bound import next_batch_bound
 from services.pipeline.application.ports import Planner, RunStore, SideWrite
 from services.pipeline.application.retry import retry_on_conflict
 from services.pipeline.domain.errors import (
-    DomainError, InsufficientCredits, InvalidTransition, RunActive, UnknownRun, UnknownSite,
+    DomainError, ForeignRun, InsufficientCredits, InvalidTransition, RunActive, UnknownRun, UnknownSite,
 )
 from services.pipeline.domain.run import AutomationRun
 from services.pipeline.domain.site_slot import SiteSlot, slot_id
@@ -29,6 +29,8 @@ from shared.stages import BATCH_SIZE_KEYS
 Clock = Callable[[], datetime]
 # What a run keeps of the site's config, fixed for its whole life.
 CONFIG_KEYS = (*BATCH_SIZE_KEYS, "within_stage_delay", "between_stage_delay")
+# Refusals that mean the command should never have been sent: also set aside as dead letters.
+SET_ASIDE = frozenset({ForeignRun.code})
 
 
 def utcnow() -> datetime:
@@ -40,6 +42,10 @@ class Decision:
     outcome: Outcome
     error_code: str | None = None
     message: str = ""
+
+    @property
+    def set_aside(self) -> bool:
+        return self.error_code in SET_ASIDE
 
 
 class CommandHandlers:
@@ -62,6 +68,20 @@ class CommandHandlers:
                 return Decision(Outcome.DUPLICATE)
             raise
 
+    def refuse_if_foreign(self, command: Command) -> Decision | None:
+        """A control command naming another account's run is refused before anything acts on
+        it (a cancel aborts AI calls in flight before it is decided)."""
+        if isinstance(command, StartRun) or self._decided(command):
+            return None
+        try:
+            self._require_owner(self.store.get(UUID(command.run_id)), command)
+        except AggregateNotFoundError:
+            return None  # decided as an unknown run by the rules
+        except ForeignRun as error:
+            self._reject(command, error.code, {})
+            return Decision(Outcome.REJECTED, error.code, str(error))
+        return None
+
     def refuse(self, command: Command, code: str) -> None:
         """Record a refusal decided outside the domain rules (a command that can't be handled)."""
         self._reject(command, code, {})
@@ -81,14 +101,15 @@ class CommandHandlers:
         raise TypeError(f"unknown command {command!r}")
 
     def _start(self, command: StartRun) -> Decision:
+        # The slot first: a site with an active run is refused without counting pending items.
+        slot = self._slot(command.site_id)
+        slot.admit(command.run_id)
         inputs = self.planner.admission_inputs(command.site_id, command.account_id)
         if inputs is None:
             raise UnknownSite(command.site_id)
         config = {key: inputs.config[key] for key in CONFIG_KEYS}
         offer = quote(inputs.pending, config, inputs.available)
         estimated, required = offer.estimate.total, offer.required
-        slot = self._slot(command.site_id)
-        slot.admit(command.run_id)
         if not offer.sufficient:
             raise InsufficientCredits(required, offer.available)
         run = AutomationRun.start(
@@ -114,6 +135,7 @@ class CommandHandlers:
                 run = self.store.get(UUID(command.run_id))
             except AggregateNotFoundError:
                 raise UnknownRun(command.run_id) from None
+            self._require_owner(run, command)
             transition(run, self.clock())
             aggregates, writes = self.finish(run, extra=self.planner.log_command(command, Outcome.ACCEPTED))
             self.store.save_with(*aggregates, side_writes=writes)
@@ -142,6 +164,11 @@ class CommandHandlers:
             aggregates.append(slot)
             writes.append(self.planner.release(run.run_id))
         return aggregates, writes
+
+    @staticmethod
+    def _require_owner(run: AutomationRun, command: Command) -> None:
+        if run.account_id != command.account_id or run.site_id != command.site_id:
+            raise ForeignRun(command.run_id, command.account_id)
 
     def _slot(self, site_id: str) -> SiteSlot:
         try:

@@ -18,6 +18,9 @@ class PipelineService:
         self.supervisor = supervisor
 
     async def dispatch(self, command: Command) -> Decision:
+        foreign = await asyncio.to_thread(self.handlers.refuse_if_foreign, command)
+        if foreign is not None:
+            return foreign
         if isinstance(command, CancelRun):
             # Abandon any AI call in flight now; if the cancel is refused, the run had ended anyway.
             await self.supervisor.abort(command.run_id, "cancel")

@@ -56,3 +56,12 @@ class EventTooLarge(DomainError):
         self.event_type = event_type
         self.size = size
         super().__init__(f"a {event_type} of {size} bytes is over the {limit}-byte limit of an event")
+
+
+class ForeignRun(DomainError):
+    """A control command whose account is not the run's: refused, and set aside for operators."""
+
+    code = "account_mismatch"
+
+    def __init__(self, run_id: str, account_id: str) -> None:
+        super().__init__(f"run {run_id} does not belong to account {account_id}")

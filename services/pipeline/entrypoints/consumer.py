@@ -9,6 +9,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from pydantic import ValidationError
 
@@ -17,6 +18,7 @@ from services.pipeline.adapters.outbox_relay import OutboxRelay
 from services.pipeline.adapters.partitions import partition_of
 from services.pipeline.bootstrap import PipelineParts, build
 from shared.events.commands import parse_command
+from shared.infra.dead_letters import DeadLetter, describe, record
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
 
@@ -93,12 +95,18 @@ def create_app(settings: Settings) -> FastStream:
         ack_policy=AckPolicy.NACK_ON_ERROR,
         listener=RunPartitionListener(holder, settings.commands_topic),
     )
-    async def on_command(body: Any) -> None:
+    async def on_command(body: Any, msg: KafkaMessage) -> None:
+        async def set_aside(reason: str) -> None:
+            # Recorded before the offset is committed: if the write fails, the command comes back.
+            await record(holder["parts"].pool, DeadLetter.of("pipeline", msg.raw_message, reason))
+
         try:
             command = parse_command(body)
         except (ValidationError, ValueError, TypeError) as error:
             # A malformed command can never succeed: retrying it would block its partition.
-            log.error("dropped a malformed command %r: %s", body, error)
+            reason = f"malformed command: {describe(error)}"  # one line, whatever the size of the record
+            log.error("set aside the command at offset %s: %s", msg.raw_message.offset, reason)
+            await set_aside(reason)
             return
         try:
             decision = await holder["parts"].service.dispatch(command)
@@ -109,9 +117,13 @@ def create_app(settings: Settings) -> FastStream:
             # the command is refused, for its sender to see, and the partition moves on.
             log.exception("refused %s %s after an unexpected error", command.type, command.command_id)
             await asyncio.to_thread(holder["parts"].service.handlers.refuse, command, "internal_error")
+            await set_aside("internal_error while deciding the command")
             return
-        log.info("%s %s for run %s: %s %s", body.get("type"), body.get("command_id"),
-                 body.get("run_id"), decision.outcome, decision.error_code or "")
+        if decision.set_aside:
+            log.error("set aside %s %s: %s", command.type, command.command_id, decision.message)
+            await set_aside(f"{decision.error_code}: {decision.message}")
+        log.info("%s %s for run %s: %s %s", command.type, command.command_id,
+                 command.run_id, decision.outcome, decision.error_code or "")
 
     async def publish(envelope: dict[str, Any], key: str) -> Any:
         return await broker.publish(envelope, settings.events_topic, key=key.encode(), no_confirm=True)

@@ -32,10 +32,12 @@ def _row_to_view(row: asyncpg.Record) -> dict[str, Any]:
     return view
 
 
-async def project(conn: asyncpg.Connection, events: list[dict[str, Any]]) -> int:
-    """Apply a batch of events in one transaction; returns how many were new."""
+async def project(conn: asyncpg.Connection, events: list[dict[str, Any]],
+                  unfit: list[tuple[dict[str, Any], str]] | None = None) -> int:
+    """Apply a batch of events in one transaction; returns how many were new. With ``unfit``,
+    events that can never be applied are collected there instead of failing the batch."""
     async with conn.transaction():
-        return await apply(PgReadModels(conn), events)
+        return await apply(PgReadModels(conn), events, unfit)
 
 
 class PgReadModels:
@@ -46,8 +48,11 @@ class PgReadModels:
         row = await self.conn.fetchrow("SELECT * FROM run_view WHERE run_id = $1 FOR UPDATE", run_id)
         return (_row_to_view(row), row["last_sequence"]) if row else (None, 0)
 
-    async def save(self, view: dict[str, Any], events: list[dict[str, Any]], lines: list[str]) -> None:
+    async def save(self, view: dict[str, Any], events: list[dict[str, Any]], lines: list[str],
+                   snapshots: list[tuple[int, dict[str, Any]]]) -> None:
         await _save_view(self.conn, view, events[-1]["sequence"])
+        await self.conn.executemany(_INSERT_SNAPSHOT, [(view["run_id"], sequence, snapshot)
+                                                       for sequence, snapshot in snapshots])
         await self.conn.executemany(_INSERT_EVENT, [_event_row(e) for e in events])
         site_id = view["site_id"]
         first = await claim_positions(self.conn, site_id, len(lines))
@@ -59,6 +64,10 @@ class PgReadModels:
 _INSERT_EVENT = (
     "INSERT INTO run_events (run_id, sequence, event_id, type, occurred_at, data, hash, prev_hash)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+)
+_INSERT_SNAPSHOT = (
+    "INSERT INTO run_view_snapshots (run_id, sequence, view) VALUES ($1, $2, $3)"
+    " ON CONFLICT (run_id, sequence) DO NOTHING"
 )
 _INSERT_LINE = (
     "INSERT INTO run_log_lines (run_id, sequence, line_no, line, site_id, stream_position)"

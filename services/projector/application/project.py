@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from services.projector.domain.sequence import next_in_line
-from shared.run_view import View, evolve, log_line
+from shared.run_view import SNAPSHOT_EVERY, View, evolve, log_line
 
 Event = dict[str, Any]
 
@@ -19,12 +19,19 @@ class ReadModels(Protocol):
         """The run's view (None before RunStarted) and the last sequence it reflects,
         held against other writers until the transaction ends."""
 
-    async def save(self, view: View, events: list[Event], lines: list[str]) -> None:
-        """The view as of the last of ``events``, those events, and one log line for each."""
+    async def save(self, view: View, events: list[Event], lines: list[str],
+                   snapshots: list[tuple[int, View]]) -> None:
+        """The view as of the last of ``events``, those events, one log line for each, and
+        the view as of each sequence that is a multiple of ``SNAPSHOT_EVERY``."""
 
 
-async def apply(models: ReadModels, events: list[Event]) -> int:
-    """Returns how many events were new. Each run's view is read once and written once."""
+async def apply(models: ReadModels, events: list[Event],
+                unfit: list[tuple[Event, str]] | None = None) -> int:
+    """Returns how many events were new. Each run's view is read once and written once.
+
+    A run whose new events can't be folded (one before its RunStarted, or data of the wrong
+    shape) is left as it was, and its events are added to ``unfit`` with the reason: they
+    could never be applied, and failing the batch would block every run behind them."""
     by_run: dict[str, list[Event]] = {}
     for event in events:
         by_run.setdefault(event["run_id"], []).append(event)
@@ -32,11 +39,26 @@ async def apply(models: ReadModels, events: list[Event]) -> int:
     for run_id, run_events in by_run.items():
         view, last = await models.view(run_id)
         fresh = next_in_line(last, run_events)
-        if fresh:
-            lines = []
-            for event in fresh:
-                view = evolve(view, event)
-                lines.append(log_line(view, event))
-            await models.save(view, fresh, lines)
-            applied += len(fresh)
+        if not fresh:
+            continue
+        try:
+            view, lines, snapshots = _fold(view, fresh)
+        except (AssertionError, KeyError, TypeError, ValueError, AttributeError) as error:
+            if unfit is None:
+                raise
+            reason = f"cannot be applied to run {run_id}: {type(error).__name__}: {error}"[:300]
+            unfit.extend((event, reason) for event in fresh)
+            continue
+        await models.save(view, fresh, lines, snapshots)
+        applied += len(fresh)
     return applied
+
+
+def _fold(view: View | None, fresh: list[Event]) -> tuple[View, list[str], list[tuple[int, View]]]:
+    lines, snapshots = [], []
+    for event in fresh:
+        view = evolve(view, event)  # a new dict each time: a snapshot is never changed after
+        lines.append(log_line(view, event))
+        if event["sequence"] % SNAPSHOT_EVERY == 0:
+            snapshots.append((event["sequence"], view))
+    return view, lines, snapshots

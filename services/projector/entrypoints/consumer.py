@@ -7,8 +7,10 @@ from typing import Any
 
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 
 from services.projector.entrypoints.handler import handle_events
+from shared.infra.dead_letters import DeadLetter, record
 from shared.infra.db import create_pool
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
@@ -30,8 +32,13 @@ def create_app(settings: Settings) -> FastStream:
         # Committed after the views are written; an error seeks back so nothing is skipped.
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
-    async def on_events(bodies: list[Any]) -> None:
-        await handle_events(holder["pool"], bodies)
+    async def on_events(bodies: list[Any], msg: KafkaMessage) -> None:
+        records = msg.raw_message  # the batch's ConsumerRecords, in the order of ``bodies``
+
+        async def set_aside(index: int, reason: str) -> None:
+            await record(holder["pool"], DeadLetter.of("projector", records[index], reason))
+
+        await handle_events(holder["pool"], bodies, set_aside)
 
     app = FastStream(broker, logger=log)
 

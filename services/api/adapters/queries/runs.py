@@ -69,20 +69,38 @@ def as_utc(moment: datetime) -> datetime:
 
 
 async def run_as_of(pool: asyncpg.Pool, run_id: str, account_id: str, as_of: datetime) -> dict[str, Any] | None:
-    """The run as it stood at ``as_of``: its events up to then folded as the projector folds them."""
+    """The run as it stood at ``as_of``: its events up to then folded as the projector folds them,
+    from the projector's nearest snapshot (so at most ``SNAPSHOT_EVERY`` events), in a worker
+    thread so a long fold never holds up the event loop."""
     head = await run_head(pool, run_id, account_id)
     if head is None:
         return None
-    rows = await pool.fetch(
-        "SELECT sequence, type, occurred_at, data FROM run_events"
-        " WHERE run_id = $1 AND occurred_at <= $2 ORDER BY sequence",
-        run_id, as_of,
-    )
-    view = None
-    for expected, row in enumerate(rows, start=1):
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        # The gap-free prefix of events that had happened by then.
+        until = await conn.fetchval(
+            "SELECT coalesce(min(sequence) - 1, (SELECT max(sequence) FROM run_events WHERE run_id = $1))"
+            " FROM run_events WHERE run_id = $1 AND occurred_at > $2",
+            run_id, as_of,
+        )
+        snapshot = await conn.fetchrow(
+            "SELECT sequence, view FROM run_view_snapshots WHERE run_id = $1 AND sequence <= $2"
+            " ORDER BY sequence DESC LIMIT 1", run_id, until or 0,
+        )
+        start, view = (snapshot["sequence"], snapshot["view"]) if snapshot else (0, None)
+        rows = await conn.fetch(
+            "SELECT sequence, type, occurred_at, data FROM run_events"
+            " WHERE run_id = $1 AND sequence > $2 AND sequence <= $3 ORDER BY sequence",
+            run_id, start, until or 0,
+        )
+    return await asyncio.to_thread(_fold, view, start, rows, run_id, head["site_id"], account_id)
+
+
+def _fold(view: dict[str, Any] | None, start: int, rows: list[asyncpg.Record], run_id: str,
+          site_id: str, account_id: str) -> dict[str, Any] | None:
+    for expected, row in enumerate(rows, start=start + 1):
         if row["sequence"] != expected:  # fold a gap-free prefix only
             break
-        view = evolve(view, {"run_id": run_id, "site_id": head["site_id"], "account_id": account_id,
+        view = evolve(view, {"run_id": run_id, "site_id": site_id, "account_id": account_id,
                              "type": row["type"], "data": row["data"], "occurred_at": _iso(row["occurred_at"])})
     return view
 
@@ -124,6 +142,15 @@ async def wait_for_run(pool: asyncpg.Pool, run_id: str, timeout: float = 5.0) ->
     return False
 
 
+async def active_run(pool: asyncpg.Pool, site_id: str) -> str | None:
+    """The site's running or paused run as the pipeline recorded it at admission (pipeline_runs
+    commits with the site slot), ahead of the read model."""
+    return await pool.fetchval(
+        "SELECT run_id FROM pipeline_runs WHERE site_id = $1 AND status IN ('running', 'paused') LIMIT 1",
+        site_id,
+    )
+
+
 class PgRuns:
     """The run reads that run control needs (the API's Runs port)."""
 
@@ -135,3 +162,6 @@ class PgRuns:
 
     async def wait_for_run(self, run_id: str) -> bool:
         return await wait_for_run(self.pool, run_id)
+
+    async def active_run(self, site_id: str) -> str | None:
+        return await active_run(self.pool, site_id)

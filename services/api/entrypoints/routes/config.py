@@ -12,6 +12,7 @@ from services.api.adapters.queries.config import PgConfigs
 from services.api.adapters.queries.tenancy import require_site
 from services.api.application import config as use
 from services.api.entrypoints.deps import CallerDep, PoolDep, check_owner
+from services.api.entrypoints.json_types import JsonBool, json_int, json_number
 from services.api.entrypoints.params import SiteIdQuery as SiteId
 from services.api.entrypoints.run_schemas import Config, Estimate, PipelineOverview
 from services.api.entrypoints.schemas import errors
@@ -19,8 +20,8 @@ from shared.schedule import Frequency, parse_scheduled_time
 from shared.stages import BATCH_SIZE_KEYS
 
 router = APIRouter(prefix="/api/v1/automation", tags=["config"], responses=errors(400, 401, 404))
-BatchSize = Annotated[int, Field(ge=1, le=1000)]
-Delay = Annotated[float, Field(ge=0, le=86_400)]
+BatchSize = json_int(ge=1, le=1000)
+Delay = json_number(ge=0, le=86_400)
 
 
 HH_MM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -44,7 +45,7 @@ ConfigUpdate = create_model(
     __config__=ConfigDict(extra="forbid", json_schema_extra=_no_defaults),
     __doc__="Any subset of the writable fields; anything else, or null, is refused.",
     __validators__={"_hh_mm": field_validator("scheduled_time")(_hh_mm)},
-    is_enabled=(bool, None),
+    is_enabled=(JsonBool, None),
     frequency=(Frequency, None),
     scheduled_time=(str, Field(default=None, pattern=HH_MM_PATTERN, examples=["02:00"],
                                description='"HH:MM", 24-hour, UTC')),

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from services.api.entrypoints.deps import CallerDep, PoolDep
+from services.api.entrypoints.json_types import json_int
+from services.api.entrypoints.limits import LimitedCallerDep
 from services.api.application.errors import invalid, not_found
 from services.api.entrypoints.params import NO_NUL, ImageIdPath, ListingLimit, Offset, SiteIdPath
 from services.api.adapters.queries import planner as q
 from services.api.adapters.queries.tenancy import require_site
-from services.api.entrypoints.schemas import PAGES, ImportResult, errors
+from services.api.entrypoints.schemas import PAGES, ImportResult, errors, rate_limited
 
 router = APIRouter(prefix="/api/v1/sites", tags=["planner"], responses=errors(400, 401, 404))
 MAX_KEYWORD_LENGTH = 200
@@ -23,8 +25,8 @@ class KeywordIn(BaseModel):
     # Checked again for emptiness and length after spacing is normalised (see import_keywords).
     keyword: str = Field(min_length=1, max_length=MAX_KEYWORD_LENGTH, pattern=NO_NUL,
                          description=f"1–{MAX_KEYWORD_LENGTH} characters, spacing normalised")
-    volume: int | None = Field(default=None, ge=0, le=10**9)
-    difficulty: int | None = Field(default=None, ge=0, le=100)
+    volume: json_int(ge=0, le=10**9) | None = None  # type: ignore[valid-type]
+    difficulty: json_int(ge=0, le=100) | None = None  # type: ignore[valid-type]
     intent: str | None = Field(default=None, max_length=50, pattern=NO_NUL)
 
 
@@ -36,8 +38,8 @@ def normalise(keyword: str) -> str:
     return " ".join(keyword.split()).casefold()
 
 
-@router.post("/{site_id}/keywords", status_code=201)
-async def import_keywords(site_id: SiteIdPath, body: KeywordImport, caller: CallerDep, pool: PoolDep) -> ImportResult:
+@router.post("/{site_id}/keywords", status_code=201, responses=rate_limited())
+async def import_keywords(site_id: SiteIdPath, body: KeywordImport, caller: LimitedCallerDep, pool: PoolDep) -> ImportResult:
     """Add keywords; ones already on the site (ignoring case and spacing) count as duplicates.
     One empty or over-long keyword refuses the whole request, and nothing of it is stored."""
     await require_site(pool, site_id, caller.account_id)
