@@ -27,7 +27,7 @@ from shared.stages import BATCH_SIZE_KEYS
 
 Clock = Callable[[], datetime]
 # What a run keeps of the site's config, fixed for its whole life.
-CONFIG_KEYS = (*BATCH_SIZE_KEYS, "within_stage_delay", "between_stage_delay")
+CONFIG_KEYS = (*BATCH_SIZE_KEYS, "within_stage_delay", "between_stage_delay", "ai_concurrency")
 
 
 def utcnow() -> datetime:

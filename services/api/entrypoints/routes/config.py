@@ -21,6 +21,7 @@ from shared.stages import BATCH_SIZE_KEYS
 router = APIRouter(prefix="/api/v1/automation", tags=["config"], responses=errors(400, 401, 404))
 BatchSize = Annotated[int, Field(ge=1, le=1000)]
 Delay = Annotated[float, Field(ge=0, le=86_400)]
+Concurrency = Annotated[int, Field(ge=1, le=64, description="AI calls a run keeps in flight")]
 
 
 HH_MM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -51,6 +52,7 @@ ConfigUpdate = create_model(
     **{key: (BatchSize, None) for key in BATCH_SIZE_KEYS},
     within_stage_delay=(Delay, None),
     between_stage_delay=(Delay, None),
+    ai_concurrency=(Concurrency, None),
 )
 
 

@@ -1,0 +1,80 @@
+"""The items of one stage in flight, in groups: announced together, recorded together.
+
+Items enter the window as slots free up, a group per refill (one ``BatchStarted``); each
+unit of work (an item, or a whole batch for a stage that makes one call per batch) runs as
+its own task. A group is recorded in one transaction once all its units returned, and every
+group finished by then goes into the same transaction: one ``BatchProcessed`` and one
+``CreditsUsed`` per group, however many items it held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from services.pipeline.application.ports import Item
+from services.pipeline.application.stage_work import BatchOutcome
+
+
+def merge(into: BatchOutcome, part: BatchOutcome) -> None:
+    into.processed += part.processed
+    into.outputs_created += part.outputs_created
+    into.credits += part.credits
+    into.failures.extend(part.failures)
+    into.writes.extend(part.writes)
+    into.ready_for_review.extend(part.ready_for_review)
+
+
+@dataclass
+class Group:
+    batch_id: str
+    waiting: int  # units not returned yet
+    outcome: BatchOutcome = field(default_factory=BatchOutcome)
+
+    @property
+    def done(self) -> bool:
+        return self.waiting == 0
+
+
+@dataclass
+class Window:
+    """Units in flight by task, and the groups they belong to."""
+
+    groups: dict[str, Group] = field(default_factory=dict)
+    tasks: dict[asyncio.Task[BatchOutcome], tuple[str, list[str]]] = field(default_factory=dict)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.tasks)
+
+    def busy(self) -> set[str]:
+        return {item_id for _, ids in self.tasks.values() for item_id in ids}
+
+    def open(self, batch_id: str, units: list[list[Item]]) -> None:
+        self.groups[batch_id] = Group(batch_id, len(units))
+
+    def add(self, task: asyncio.Task[BatchOutcome], batch_id: str, unit: list[Item]) -> None:
+        self.tasks[task] = (batch_id, [item["id"] for item in unit])
+
+    def returned(self, task: asyncio.Task[BatchOutcome]) -> None:
+        batch_id, _ = self.tasks.pop(task)
+        group = self.groups[batch_id]
+        group.waiting -= 1
+        merge(group.outcome, task.result())
+
+    def take_done(self) -> list[Group]:
+        done = [g for g in self.groups.values() if g.done]
+        for group in done:
+            del self.groups[group.batch_id]
+        return done
+
+    def take_all(self) -> list[Group]:
+        """Every open group, finished or not: what a cancel must still account for."""
+        groups = list(self.groups.values())
+        self.groups.clear()
+        return groups
+
+    def abandon(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        self.tasks.clear()
