@@ -134,11 +134,11 @@ class RunWorker:
         # batches: batches go one at a time, as before. Otherwise items flow through the window.
         lockstep = entry.stage.per_batch or run.config["within_stage_delay"] > 0
         context = self._context(run, entry)
-        exhausted = short = False
+        exhausted = short = refused = False
         announced = 0
         while True:
             width = await slots.width() if slots is not None else size
-            room = 0 if stop.requested or short or exhausted else width - window.in_flight
+            room = 0 if stop.requested or short or exhausted or refused else width - window.in_flight
             if lockstep and window.in_flight:
                 room = 0
             if room > 0:
@@ -153,11 +153,15 @@ class RunWorker:
                 elif entry.ai_method and not await self._can_afford(run, stage, len(items) + len(busy)):
                     short = True
                 else:
-                    await self._announce(run, entry, context, window, f"{worker}/{uuid4().hex}", items)
+                    try:
+                        await self._announce(run, entry, context, window, f"{worker}/{uuid4().hex}", items)
+                    except InvalidTransition:
+                        # Paused or ended meanwhile: what is in flight still finishes and is recorded.
+                        refused = True
                     announced += 1
                     continue
             if not window.in_flight:
-                if stop.requested:
+                if stop.requested or refused:
                     return False
                 if short:
                     await self._pause_for_credits(run.run_id)
