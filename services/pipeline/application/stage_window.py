@@ -28,6 +28,7 @@ def merge(into: BatchOutcome, part: BatchOutcome) -> None:
 @dataclass
 class Group:
     batch_id: str
+    item_ids: frozenset[str]
     waiting: int  # units not returned yet
     outcome: BatchOutcome = field(default_factory=BatchOutcome)
 
@@ -41,23 +42,25 @@ class Window:
     """Units in flight by task, and the groups they belong to."""
 
     groups: dict[str, Group] = field(default_factory=dict)
-    tasks: dict[asyncio.Task[BatchOutcome], tuple[str, list[str]]] = field(default_factory=dict)
+    tasks: dict[asyncio.Task[BatchOutcome], str] = field(default_factory=dict)  # the group of each
 
     @property
     def in_flight(self) -> int:
         return len(self.tasks)
 
     def busy(self) -> set[str]:
-        return {item_id for _, ids in self.tasks.values() for item_id in ids}
+        """Items of every group not recorded yet, returned or not: still pending in the
+        store, and never to be loaded again by this window."""
+        return {item_id for group in self.groups.values() for item_id in group.item_ids}
 
     def open(self, batch_id: str, units: list[list[Item]]) -> None:
-        self.groups[batch_id] = Group(batch_id, len(units))
+        self.groups[batch_id] = Group(batch_id, frozenset(i["id"] for unit in units for i in unit), len(units))
 
-    def add(self, task: asyncio.Task[BatchOutcome], batch_id: str, unit: list[Item]) -> None:
-        self.tasks[task] = (batch_id, [item["id"] for item in unit])
+    def add(self, task: asyncio.Task[BatchOutcome], batch_id: str) -> None:
+        self.tasks[task] = batch_id
 
     def returned(self, task: asyncio.Task[BatchOutcome]) -> None:
-        batch_id, _ = self.tasks.pop(task)
+        batch_id = self.tasks.pop(task)
         group = self.groups[batch_id]
         group.waiting -= 1
         merge(group.outcome, task.result())

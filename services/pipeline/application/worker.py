@@ -193,7 +193,7 @@ class RunWorker:
         units = [[item] for item in items] if entry.ai_method and not entry.stage.per_batch else [items]
         window.open(batch_id, units)
         for unit in units:
-            window.add(asyncio.create_task(entry.work(context, unit)), batch_id, unit)
+            window.add(asyncio.create_task(entry.work(context, unit)), batch_id)
 
     async def _record(self, run: AutomationRun, stage: int, groups: list[Group]) -> bool:
         """Record finished groups in one transaction; False when the balance could not cover them."""
