@@ -45,9 +45,10 @@ def test_each_batch_is_recorded_at_most_once_and_only_by_the_current_worker(plan
             continue
         if not opened:
             continue
-        owner, batch_id = opened[pick % len(opened)]
-        latest_worker = opened[-1][0]
-        allowed = batch_id not in recorded and owner == latest_worker
+        index = pick % len(opened)
+        owner, batch_id = opened[index]
+        superseded = any(worker != owner for worker, _ in opened[index + 1:])
+        allowed = batch_id not in recorded and not superseded
         if allowed:
             _record(run, batch_id)
             recorded.add(batch_id)
