@@ -65,6 +65,11 @@ class Window:
         group.waiting -= 1
         merge(group.outcome, task.result())
 
+    def harvest(self) -> None:
+        """Take in every unit that returned, noticed or not (a cancel can land first)."""
+        for task in [t for t in self.tasks if t.done() and not t.cancelled() and t.exception() is None]:
+            self.returned(task)
+
     def take_done(self) -> list[Group]:
         done = [g for g in self.groups.values() if g.done]
         for group in done:

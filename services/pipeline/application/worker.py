@@ -1,9 +1,10 @@
-"""Carries one run through its stages, batch by batch.
+"""Carries one run through its stages, its items flowing through a window of AI calls.
 
-Every batch is: check for a stop, check credits, record ``BatchStarted``, do the
-AI work, then commit the outputs, the debit and the run's events in one
-transaction. A crash anywhere loses at most the uncommitted batch, which the
-next owner of the run does again.
+Each refill of the window checks for a stop and for credits, records ``BatchStarted``
+for the items it admits (a group), and starts their AI calls. A group whose calls all
+returned commits its outputs, its debit and the run's events in one transaction, with
+any other group finished by then. A crash anywhere loses at most the unrecorded groups,
+which the next owner of the run does again (its first batch closes the old ones).
 """
 
 from __future__ import annotations
@@ -214,6 +215,7 @@ class RunWorker:
 
     async def _settle_abandoned(self, run: AutomationRun, stage: int, window: Window) -> None:
         """On a cancel: the calls that did return are recorded (or at least charged), once."""
+        window.harvest()
         window.abandon()
         groups = [g for g in window.take_all() if g.outcome.processed or g.outcome.failures or g.outcome.credits]
         if not groups:
