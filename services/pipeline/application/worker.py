@@ -140,8 +140,8 @@ class RunWorker:
         while True:
             width = await slots.width() if slots is not None else size
             room = 0 if stop.requested or short or exhausted or refused else width - window.in_flight
-            if lockstep and window.in_flight:
-                room = 0
+            if lockstep and window.groups:
+                room = 0  # the batch before is recorded first: clustering reads its clusters
             if room > 0:
                 wanted = size if lockstep else room
                 busy = window.busy()
@@ -161,7 +161,13 @@ class RunWorker:
                         refused = True
                     announced += 1
                     continue
+            # Recorded after the refill: freed slots get their next calls before this commit.
+            finished = window.take_done()
+            if finished and not await self._record(run, stage, finished):
+                short = True
             if not window.in_flight:
+                if finished:
+                    continue  # look for more now that these are recorded
                 if stop.requested or refused:
                     return False
                 if short:
@@ -177,9 +183,6 @@ class RunWorker:
             done, _ = await asyncio.wait(window.tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 window.returned(task)
-            finished = window.take_done()
-            if finished and not await self._record(run, stage, finished):
-                short = True
 
     async def _delay(self, run: AutomationRun, stop: StopFlag) -> bool:
         """The pause between batches; False when the run stopped during it."""
