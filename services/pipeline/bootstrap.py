@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from services.pipeline.adapters.account_slots import PgAccountSlots
 from services.pipeline.adapters.ai import build_ai_provider, limit_rate
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.planner_sql import PgPlanner
@@ -33,6 +34,6 @@ async def build(settings: Settings, ai: AIProvider | None = None) -> PipelinePar
     pool = await create_pool(settings.database_url, max_size=4)
     ai = ai or limit_rate(build_ai_provider(settings), settings, pool)
     handlers = CommandHandlers(store, PgPlanner(store))
-    worker = RunWorker(store, handlers, ai)
+    worker = RunWorker(store, handlers, ai, PgAccountSlots(store), settings.ai_max_in_flight)
     supervisor = Supervisor(worker.execute, worker.fail)
     return PipelineParts(settings, store, pool, ai, PipelineService(handlers, supervisor), supervisor)

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     offline_ai_latency_ms: int = Field(default=0, ge=0)
     # A regex: offline per-item calls about matching subjects fail, to exercise failure handling.
     offline_ai_fail_pattern: str | None = None
+    # Most AI calls in flight in this pipeline process, whatever its runs and accounts allow.
+    ai_max_in_flight: int = Field(default=64, ge=1)
 
     # The HMAC key of the audit checkpoints (CONTRACT §7); unset: plain sha256, which anyone
     # who can write the database can recompute.

@@ -30,6 +30,26 @@ def test_create_account_answers_its_id_name_and_credits(api: Api) -> None:
     assert {k: body[k] for k in ("name", "credits")} == {"name": "Northwind", "credits": 250}
 
 
+def test_patch_sets_the_accounts_ceiling_of_ai_calls_in_flight(api: Api) -> None:
+    created = api.admin("POST", ACCOUNTS, json={"name": "Northwind", "credits": 250}).json()
+    assert created["max_ai_concurrency"] == 16
+    answer = api.admin("PATCH", f"{ACCOUNTS}/{created['id']}", json={"max_ai_concurrency": 256})
+    assert answer.status_code == 200
+    assert answer.json() == {"id": created["id"], "name": "Northwind", "credits": 250, "max_ai_concurrency": 256}
+
+
+@pytest.mark.parametrize("body", [{"max_ai_concurrency": 0}, {"max_ai_concurrency": 257}, {},
+                                  {"max_ai_concurrency": "many"}, {"max_ai_concurrency": 4, "credits": 9}])
+def test_patch_refuses_a_ceiling_out_of_range(api: Api, body: dict) -> None:
+    account_id = _account(api)
+    assert_error(api.admin("PATCH", f"{ACCOUNTS}/{account_id}", json=body), 400, "invalid_request")
+
+
+def test_patch_of_an_unknown_account_is_404(api: Api) -> None:
+    answer = api.admin("PATCH", f"{ACCOUNTS}/{uuid.uuid4()}", json={"max_ai_concurrency": 4})
+    assert_error(answer, 404, "not_found")
+
+
 def test_topping_up_answers_the_new_balance(api: Api) -> None:
     account_id = _account(api, credits=100)
     first = api.admin("POST", f"{ACCOUNTS}/{account_id}/credits", json={"amount": 40})

@@ -62,6 +62,14 @@ def test_config_is_created_with_defaults_on_first_read(api: Api) -> None:
     assert all(config[f"stage_{n}_batch_size"] >= 1 for n in range(1, 7))
     assert config["within_stage_delay"] >= 0 and config["between_stage_delay"] >= 0
     assert config["last_run_at"] is None and config["next_run_at"] is None
+    assert config["ai_concurrency"] == 8
+
+
+def test_ai_concurrency_is_set_from_1_to_64_and_shown_in_the_estimate(api: Api) -> None:
+    tenant = api.tenant()
+    assert api.configure(tenant, ai_concurrency=64)["ai_concurrency"] == 64
+    assert api.configure(tenant, ai_concurrency=1)["ai_concurrency"] == 1
+    assert _get(api, tenant, "estimate")["ai_concurrency"] == 1
 
 
 def test_put_changes_only_the_fields_given(api: Api) -> None:
@@ -89,6 +97,7 @@ def test_enabling_a_weekly_schedule_sets_next_run_at_to_a_monday(api: Api) -> No
     {"is_enabled": "maybe"}, {"is_enabled": None}, {"next_run_at": "2030-01-01T00:00:00Z"},
     {"last_run_at": None}, {"site_id": "another"}, {"colour": "blue"},
     {"stage_1_batch_size": 5, "frequency": "fortnightly"},
+    {"ai_concurrency": 0}, {"ai_concurrency": 65}, {"ai_concurrency": None}, {"ai_concurrency": "all"},
 ])
 def test_invalid_config_values_are_400_and_change_nothing(api: Api, body: dict) -> None:
     tenant = api.tenant()
@@ -130,6 +139,7 @@ def test_estimate_of_ten_keywords(api: Api) -> None:
         "required_credits": 62,
         "available_credits": 1000,
         "sufficient": True,
+        "ai_concurrency": 8,
     }
     api.configure(tenant, stage_1_batch_size=3)
     assert _get(api, tenant, "estimate")["per_stage"]["1"] == 4  # ceil(10 / 3) clustering calls

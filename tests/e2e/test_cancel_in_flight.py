@@ -22,7 +22,7 @@ def test_cancel_during_a_five_second_ai_call_aborts_it() -> None:
         api = Api(stack.base_url)
         tenant = api.tenant(credits=10_000)
         api.import_keywords(tenant, keyword_set(topics=1))
-        api.configure(tenant, within_stage_delay=0, between_stage_delay=0)
+        api.configure(tenant, within_stage_delay=0, between_stage_delay=0, ai_concurrency=16)
         run_id = api.run_now(tenant).json()["run_id"]
 
         processing = {}

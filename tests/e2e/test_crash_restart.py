@@ -38,7 +38,7 @@ def _store_counts(stack: Stack, run_id: str) -> dict[str, int]:
 
 def _start(api: Api, tenant: Tenant) -> str:
     api.import_keywords(tenant, keyword_set())
-    api.configure(tenant, within_stage_delay=0, between_stage_delay=0, stage_1_batch_size=5)
+    api.configure(tenant, within_stage_delay=0, between_stage_delay=0, stage_1_batch_size=5, ai_concurrency=16)
     answer = api.run_now(tenant)
     assert answer.status_code == 202, answer.text
     return answer.json()["run_id"]

@@ -13,7 +13,7 @@ from tests.support.keywords import keyword_set
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
-FAST = {"within_stage_delay": 0, "between_stage_delay": 0}
+FAST = {"within_stage_delay": 0, "between_stage_delay": 0, "ai_concurrency": 16}
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +32,16 @@ def _control(api: Api, tenant: Tenant, action: str, run_id: str) -> None:
     answer = api.call(tenant.token, "POST", f"/api/v1/automation/{action}", params={"run_id": run_id})
     assert answer.status_code == 202, answer.text
     assert answer.json() == {"run_id": run_id, "command": action}
+
+
+def _controls_seen(api: Api, tenant: Tenant, run_id: str, count: int, timeout: float = 10.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        events = api.call(tenant.token, "GET", f"/api/v1/automation/runs/{run_id}/events").json()["events"]
+        controls = [e["type"] for e in events if e["type"] in ("RunPaused", "RunResumed")]
+        if len(controls) >= count or time.monotonic() > deadline:
+            return controls
+        time.sleep(0.05)
 
 
 def _totals(api: Api, tenant: Tenant) -> dict[str, int]:
@@ -175,9 +185,10 @@ def test_pause_then_resume_at_once_are_both_taken_in_order(papi: Api) -> None:
     _control(papi, tenant, "pause", run_id)
     _control(papi, tenant, "resume", run_id)  # before the read model shows the pause
     _control(papi, tenant, "pause", run_id)
+    # The first pause alone shows "paused" too: wait until the read model has all three.
+    controls = _controls_seen(papi, tenant, run_id, count=3)
+    assert controls == ["RunPaused", "RunResumed", "RunPaused"]
     run = papi.wait_status(tenant, run_id, "paused", timeout=10)
-    events = papi.call(tenant.token, "GET", f"/api/v1/automation/runs/{run_id}/events").json()["events"]
-    assert [e["type"] for e in events if e["type"] in ("RunPaused", "RunResumed")] == ["RunPaused", "RunResumed", "RunPaused"]
     again = papi.call(tenant.token, "POST", "/api/v1/automation/pause", params={"run_id": run_id})
     assert again.status_code == 400 and again.json()["error"]["details"] == {"status": "paused"}
     assert run["status"] == "paused"

@@ -9,6 +9,7 @@ import uuid
 import psycopg
 import pytest
 
+from services.pipeline.adapters.account_slots import PgAccountSlots
 from services.pipeline.adapters.ai.offline import OfflineAI
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.planner_sql import PgPlanner
@@ -30,7 +31,7 @@ async def service():
     url = migrated_database(name)
     store = RunStore.from_settings(Settings(database_url=url))
     handlers = CommandHandlers(store, PgPlanner(store))
-    worker = RunWorker(store, handlers, OfflineAI())
+    worker = RunWorker(store, handlers, OfflineAI(), PgAccountSlots(store))
     supervisor = Supervisor(worker.execute, worker.fail)
     yield url, store, PipelineService(handlers, supervisor), supervisor
     await supervisor.abort_all()
@@ -44,7 +45,7 @@ def _site(url: str) -> tuple[str, str]:
         conn.execute("INSERT INTO accounts (id, name, credits) VALUES (%s, 'a', 100000)", (account,))
         conn.execute("INSERT INTO sites (id, account_id, name, domain) VALUES (%s, %s, 's', 'd')", (site, account))
         conn.execute("INSERT INTO automation_config (site_id, within_stage_delay, between_stage_delay,"
-                     " stage_1_batch_size) VALUES (%s, 0, 0, 2)", (site,))
+                     " stage_1_batch_size, ai_concurrency) VALUES (%s, 0, 0, 2, 16)", (site,))
         for keyword in keyword_set(topics=2, per_topic=3):
             conn.execute("INSERT INTO keywords (id, site_id, keyword, keyword_norm) VALUES (%s, %s, %s, %s)",
                          (str(uuid.uuid4()), site, keyword, keyword))

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.unit
 def stored(**changes: object) -> dict[str, object]:
     row: dict[str, object] = {
         "site_id": "s", "is_enabled": True, "frequency": "daily", "scheduled_time": "02:00",
-        **{key: 1 for key in BATCH_SIZE_KEYS}, "within_stage_delay": 0.0, "between_stage_delay": 0.0,
+        **{key: 1 for key in BATCH_SIZE_KEYS}, "within_stage_delay": 0.0, "between_stage_delay": 0.0, "ai_concurrency": 8,
         "last_run_at": None, "schedule_changed_at": None, "last_slot_taken": None,
     }
     return row | changes
@@ -23,7 +23,7 @@ def stored(**changes: object) -> dict[str, object]:
 
 def test_the_public_fields_are_the_contracts() -> None:
     assert set(present(stored(), datetime(2025, 3, 5, 1, tzinfo=UTC))) == set(PUBLIC)
-    assert {f"stage_{n}_batch_size" for n in range(1, 7)} <= set(PUBLIC)
+    assert {f"stage_{n}_batch_size" for n in range(1, 7)} | {"ai_concurrency"} <= set(PUBLIC)
 
 
 def test_next_run_at_is_the_slot_that_will_fire() -> None:

@@ -35,6 +35,7 @@ async def estimate(configs: Configs, site_id: str, account_id: str) -> dict[str,
         "required_credits": offer.required,
         "available_credits": offer.available,
         "sufficient": offer.sufficient,
+        "ai_concurrency": config["ai_concurrency"],
     }
 
 

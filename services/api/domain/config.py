@@ -10,7 +10,7 @@ from shared.schedule import ScheduleSpec, next_run_at
 from shared.stages import BATCH_SIZE_KEYS
 
 SCHEDULE_FIELDS = ("is_enabled", "frequency", "scheduled_time")
-WRITABLE = (*SCHEDULE_FIELDS, *BATCH_SIZE_KEYS, "within_stage_delay", "between_stage_delay")
+WRITABLE = (*SCHEDULE_FIELDS, *BATCH_SIZE_KEYS, "within_stage_delay", "between_stage_delay", "ai_concurrency")
 PUBLIC = ("site_id", *WRITABLE, "last_run_at", "next_run_at")
 
 

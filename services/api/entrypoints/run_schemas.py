@@ -22,6 +22,7 @@ Config = create_model(
     **{key: (int, Field(description="items per unit of work")) for key in BATCH_SIZE_KEYS},
     within_stage_delay=(float, Field(description="seconds")),
     between_stage_delay=(float, Field(description="seconds")),
+    ai_concurrency=(int, Field(ge=1, le=64, description="AI calls a run keeps in flight")),
     last_run_at=(datetime | None, Field(description="read-only")),
     next_run_at=(datetime | None, Field(description="read-only")),
 )
@@ -33,6 +34,7 @@ class Estimate(BaseModel):
     required_credits: int = Field(description="ceil(1.2 × estimated_credits)")
     available_credits: int
     sufficient: bool
+    ai_concurrency: int = Field(ge=1, le=64, description="AI calls a run of the site would keep in flight")
 
 
 class StageOverview(BaseModel):

@@ -65,6 +65,7 @@ class Account(BaseModel):
     id: str
     name: str
     credits: int
+    max_ai_concurrency: int = Field(default=16, description="AI calls in flight shared by all its running runs")
 
 
 class Balance(BaseModel):

@@ -75,11 +75,13 @@ class OutboxRelay:
         """
         if leader.is_closed():
             raise ConnectionError("the relay lost its leader connection, and with it the lock")
+        # Cleared before reading, not after: a NOTIFY that lands during the read must wake
+        # the next wait, or its events would sit until the wait's timeout.
+        self._wake.clear()
         notifications = await asyncio.to_thread(
             self.store.recorder.select_notifications, position, BATCH, inclusive_of_start=False
         )
         if not notifications:
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=0.2)
             except asyncio.TimeoutError:

@@ -28,7 +28,7 @@ from shared.stages import BATCH_SIZE_KEYS
 
 Clock = Callable[[], datetime]
 # What a run keeps of the site's config, fixed for its whole life.
-CONFIG_KEYS = (*BATCH_SIZE_KEYS, "within_stage_delay", "between_stage_delay")
+CONFIG_KEYS = (*BATCH_SIZE_KEYS, "within_stage_delay", "between_stage_delay", "ai_concurrency")
 # Refusals that mean the command should never have been sent: also set aside as dead letters.
 SET_ASIDE = frozenset({ForeignRun.code})
 

@@ -85,5 +85,12 @@ class PlannerWrites(Protocol):
         """Record how a command was decided, and wake whoever waits for that decision."""
 
 
+class AccountSlots(Protocol):
+    """An account's ceiling of AI calls in flight, shared by its runs in every process."""
+
+    def lease(self, account_id: str, holder: str, wanted: int, ttl_seconds: float) -> int:
+        """Take or renew up to ``wanted`` slots for ``holder``; how many it now holds. 0 gives them back."""
+
+
 class Planner(PlannerReads, PlannerWrites, Protocol):
     """The planner and writer tables, and the pipeline's bookkeeping beside them."""

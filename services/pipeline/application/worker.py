@@ -1,9 +1,10 @@
-"""Carries one run through its stages, batch by batch.
+"""Carries one run through its stages, its items flowing through a window of AI calls.
 
-Every batch is: check for a stop, check credits, record ``BatchStarted``, do the
-AI work, then commit the outputs, the debit and the run's events in one
-transaction. A crash anywhere loses at most the uncommitted batch, which the
-next owner of the run does again.
+Each refill of the window checks for a stop and for credits, records ``BatchStarted``
+for the items it admits (a group), and starts their AI calls. A group whose calls all
+returned commits its outputs, its debit and the run's events in one transaction, with
+any other group finished by then. A crash anywhere loses at most the unrecorded groups,
+which the next owner of the run does again (its first batch closes the old ones).
 """
 
 from __future__ import annotations
@@ -13,17 +14,22 @@ import logging
 from typing import Any, Callable
 from uuid import UUID, uuid4
 
+from eventsourcing.persistence import IntegrityError
+
 from services.pipeline.application.ai_port import AIProvider
+from services.pipeline.application.ai_slots import RENEW_SECONDS, RunSlots, capped
 from services.pipeline.application.batch_bound import batch_bound
 from services.pipeline.application.commands import Clock, CommandHandlers, utcnow
-from services.pipeline.application.ports import Item, Planner, RunStore, SideWrite
+from services.pipeline.application.ports import AccountSlots, Item, Planner, RunStore, SideWrite
 from services.pipeline.application.retry import retry_on_conflict
+from services.pipeline.application.stage_window import Group, Window
 from services.pipeline.application.stage_work import STAGE_WORK, BatchOutcome, StageContext, StageWork
 from services.pipeline.domain.errors import InsufficientCredits, InvalidTransition
 from services.pipeline.domain.run import AutomationRun
 from shared.stages import LAST_STAGE
 
 log = logging.getLogger(__name__)
+DEFAULT_AI_CONCURRENCY = 8  # runs admitted before ai_concurrency existed
 MAX_REFUSALS = 5  # consecutive refused writes before the run is given up as broken
 
 
@@ -55,11 +61,14 @@ class StopFlag:
 
 
 class RunWorker:
-    def __init__(self, store: RunStore, handlers: CommandHandlers, ai: AIProvider, clock: Clock = utcnow) -> None:
+    def __init__(self, store: RunStore, handlers: CommandHandlers, ai: AIProvider, slots: AccountSlots,
+                 max_in_flight: int = 64, clock: Clock = utcnow) -> None:
         self.store = store
         self.handlers = handlers
         self.planner: Planner = handlers.planner
         self.ai = ai
+        self.slots = slots
+        self.gate = asyncio.Semaphore(max_in_flight)  # the process's cap, AI_MAX_IN_FLIGHT
         self.clock = clock
 
     async def execute(self, run_id: str, stop: StopFlag) -> None:
@@ -101,48 +110,147 @@ class RunWorker:
 
     async def _run_stage(self, run: AutomationRun, stage: int, stop: StopFlag) -> bool:
         """Returns True when the stage completed, False when the run stopped in it."""
-        run_id, site_id = run.run_id, run.site_id
-        total = await self._read(self.planner.count_pending, site_id, run_id, stage)
-        await self._commit(run_id, lambda r: r.start_stage(stage, total, self.clock()))
+        total = await self._read(self.planner.count_pending, run.site_id, run.run_id, stage)
+        await self._commit(run.run_id, lambda r: r.start_stage(stage, total, self.clock()))
         entry = STAGE_WORK[stage]
+        wanted = 1 if entry.stage.per_batch else int(run.config.get("ai_concurrency", DEFAULT_AI_CONCURRENCY))
+        slots = RunSlots(self.slots, run.account_id, run.run_id, wanted) if entry.ai_method else None
+        window = Window()
+        try:
+            return await self._flow(run, entry, stop, window, slots)
+        except asyncio.CancelledError:
+            await self._settle_abandoned(run, stage, window)
+            raise
+        finally:
+            window.abandon()
+            if slots is not None:
+                await asyncio.shield(slots.release())
+
+    async def _flow(self, run: AutomationRun, entry: StageWork, stop: StopFlag, window: Window,
+                    slots: RunSlots | None) -> bool:
+        """Keeps the window full until the stage runs out of items or the run stops."""
+        stage, worker = entry.number, uuid4().hex[:12]
         size = entry.stage.batch_size(run.config)
+        # One call per batch (clustering merges into what came before) or a delay between
+        # batches: batches go one at a time, as before. Otherwise items flow through the window.
+        lockstep = entry.stage.per_batch or run.config["within_stage_delay"] > 0
         context = self._context(run, entry)
-        first = True
-        while not stop.requested:
-            items = await self._read(self.planner.load_batch, site_id, run_id, stage, size)
-            if not items:
-                await self._commit(run_id, lambda r: r.complete_stage(stage, self.clock()))
-                return True
-            if not first:
-                await stop.sleep(run.config["within_stage_delay"])
-                if stop.requested:
+        exhausted = short = refused = False
+        announced = 0
+        while True:
+            width = await slots.width() if slots is not None else size
+            room = 0 if stop.requested or short or exhausted or refused else width - window.in_flight
+            if lockstep and window.groups:
+                room = 0  # the batch before is recorded first: clustering reads its clusters
+            if room > 0:
+                wanted = size if lockstep else room
+                busy = window.busy()
+                loaded = await self._read(self.planner.load_batch, run.site_id, run.run_id, stage, wanted + len(busy))
+                items = [item for item in loaded if item["id"] not in busy][:wanted]
+                if not items:
+                    exhausted = not busy
+                elif lockstep and announced and not await self._delay(run, stop):
+                    continue
+                elif entry.ai_method and not await self._can_afford(run, stage, items, len(busy)):
+                    short = True
+                else:
+                    try:
+                        await self._announce(run, entry, context, window, f"{worker}/{uuid4().hex}", items)
+                    except InvalidTransition:
+                        # Paused or ended meanwhile: what is in flight still finishes and is recorded.
+                        refused = True
+                    announced += 1
+                    continue
+            # Recorded after the refill: freed slots get their next calls before this commit.
+            finished = window.take_done()
+            if finished and not await self._record(run, stage, finished):
+                short = True
+            if not window.in_flight:
+                if finished:
+                    continue  # look for more now that these are recorded
+                if stop.requested or refused:
                     return False
-            first = False
-            # Only AI calls cost credits, so only stages that make them can run short.
-            if entry.ai_method and not await self._can_afford(run, stage, items):
-                await self._pause_for_credits(run_id)
-                return False
-            listed = [{"id": i["id"], "title": str(i.get("title", ""))} for i in items]
-            batch_id = uuid4().hex
-            await self._commit(run_id, lambda r: r.start_batch(stage, listed, batch_id, self.clock()))
-            outcome = await entry.work(context, items)
-            try:
-                await self._commit(run_id, lambda r: _record_batch(r, batch_id, stage, outcome, self.clock()),
-                                   lambda r: _batch_writes(self.planner, r, batch_id, stage, outcome))
-            except InsufficientCredits:
-                await self._pause_for_credits(run_id)
-                return False
-        return False
+                if short:
+                    await self._pause_for_credits(run.run_id)
+                    return False
+                if exhausted:
+                    await self._commit(run.run_id, lambda r: r.complete_stage(stage, self.clock()))
+                    return True
+                await stop.sleep(slots.renew_in if slots is not None else 0.05)  # no slot free yet
+                continue
+            # Wakes to renew the lease even while every call in flight is slow.
+            timeout = RENEW_SECONDS if slots is not None else None
+            done, _ = await asyncio.wait(window.tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                window.returned(task)
+
+    async def _delay(self, run: AutomationRun, stop: StopFlag) -> bool:
+        """The pause between batches; False when the run stopped during it."""
+        await stop.sleep(run.config["within_stage_delay"])
+        return not stop.requested
+
+    async def _announce(self, run: AutomationRun, entry: StageWork, context: StageContext, window: Window,
+                        batch_id: str, items: list[Item]) -> None:
+        listed = [{"id": i["id"], "title": str(i.get("title", ""))} for i in items]
+        await self._commit(run.run_id, lambda r: r.start_batch(entry.number, listed, batch_id, self.clock()))
+        # Work without AI calls is done for the group at once; AI work item by item.
+        units = [[item] for item in items] if entry.ai_method and not entry.stage.per_batch else [items]
+        window.open(batch_id, units)
+        for unit in units:
+            window.add(asyncio.create_task(entry.work(context, unit)), batch_id)
+
+    async def _record(self, run: AutomationRun, stage: int, groups: list[Group]) -> bool:
+        """Record finished groups in one transaction; False when the balance could not cover them."""
+        def mutate(r: AutomationRun) -> None:
+            for group in groups:
+                _record_batch(r, group.batch_id, stage, group.outcome, self.clock())
+
+        def writes(r: AutomationRun) -> list[SideWrite]:
+            return [w for g in groups for w in _batch_writes(self.planner, r, g.batch_id, stage, g.outcome)]
+
+        try:
+            await self._commit(run.run_id, mutate, writes)
+            return True
+        except InsufficientCredits:
+            # The outputs are rolled back, but the AI calls were made: they are charged still.
+            await self._charge(run, stage, groups)
+            return False
+
+    async def _settle_abandoned(self, run: AutomationRun, stage: int, window: Window) -> None:
+        """On a cancel: the calls that did return are recorded (or at least charged), once."""
+        window.harvest()
+        window.abandon()
+        groups = [g for g in window.take_all() if g.outcome.processed or g.outcome.failures or g.outcome.credits]
+        if not groups:
+            return
+        try:
+            await asyncio.shield(self._record(run, stage, groups))
+        except (InvalidTransition, IntegrityError):
+            await asyncio.shield(self._charge(run, stage, groups))
+
+    async def _charge(self, run: AutomationRun, stage: int, groups: list[Group]) -> None:
+        """Debit the credits of groups whose outputs were thrown away, keyed as their batch would be."""
+        for group in groups:
+            if group.outcome.credits:
+                debit = self.planner.debit(run.account_id, run.run_id, stage, group.outcome.credits,
+                                           _batch_key(run.run_id, group.batch_id))
+                try:
+                    await self._read(self.planner.execute, [debit])
+                except IntegrityError:
+                    log.warning("batch %s of run %s: its %d credits were charged already, or the balance "
+                                "could not cover them", group.batch_id, run.run_id, group.outcome.credits)
 
     def _context(self, run: AutomationRun, entry: StageWork) -> StageContext:
-        ask = getattr(self.ai, entry.ai_method) if entry.ai_method else None
+        ask = capped(getattr(self.ai, entry.ai_method), self.gate) if entry.ai_method else None
         return StageContext(run.run_id, run.site_id, entry.number, self.planner, ask,
                             lambda: self._read(self.planner.existing_clusters, run.site_id))
 
-    async def _can_afford(self, run: AutomationRun, stage: int, items: list[Item]) -> bool:
-        """Whether what the run may still spend covers the most this batch can cost."""
+    async def _can_afford(self, run: AutomationRun, stage: int, items: list[Item], in_flight: int) -> bool:
+        """Whether what the run may still spend covers the most these items can cost, together
+        with the calls still in flight (charged only once recorded), bounded at the same rate."""
         available = await self._read(self.planner.available_credits, run.account_id, run.run_id)
-        return available >= await self._read(batch_bound, self.planner, run.site_id, stage, items)
+        bound = await self._read(batch_bound, self.planner, run.site_id, stage, items)
+        return available >= -(-bound * (len(items) + in_flight) // len(items))
 
     async def _pause_for_credits(self, run_id: str) -> None:
         try:
@@ -190,5 +298,9 @@ def _batch_writes(planner: Planner, run: AutomationRun, batch_id: str, stage: in
     writes = list(outcome.writes)
     if outcome.credits:
         # Keyed by the batch: the same batch can never be debited twice.
-        writes.append(planner.debit(run.account_id, run.run_id, stage, outcome.credits, f"{run.run_id}:batch:{batch_id}"))
+        writes.append(planner.debit(run.account_id, run.run_id, stage, outcome.credits, _batch_key(run.run_id, batch_id)))
     return writes
+
+
+def _batch_key(run_id: str, batch_id: str) -> str:
+    return f"{run_id}:batch:{batch_id}"

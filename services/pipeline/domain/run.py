@@ -24,6 +24,14 @@ from shared.events.hashchain import GENESIS_HASH, chain_hash
 
 
 
+OPEN_BATCHES = 128  # more than a run's window can hold open at once (ai_concurrency <= 64)
+
+
+def batch_worker(batch_id: str) -> str:
+    """The worker a batch id names: ``worker/batch`` (a bare id: the anonymous worker)."""
+    return batch_id.rpartition("/")[0]
+
+
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
@@ -122,7 +130,8 @@ class AutomationRun(Aggregate):
         self.error_message: str | None = None
         self.pause_reason: str | None = None
         self.stage_results: dict[str, dict[str, Any]] = {}
-        self.open_batch: str | None = None
+        # Batches announced and not yet recorded, oldest first: a run keeps several in flight.
+        self.open_batches: list[str] = []
 
     @property
     def run_id(self) -> str:
@@ -156,11 +165,11 @@ class AutomationRun(Aggregate):
         """Record the open batch; its outputs and debit commit in the same transaction.
 
         A batch is recorded once: a retry, or a second worker on the same run, finds it
-        closed (or superseded by a later batch) and is refused as a whole.
+        closed (or forgotten, being older than the last OPEN_BATCHES) and is refused as a whole.
         """
         self._require_status("running", "paused", action="record a batch")
         self._require_current_stage(stage)
-        if batch_id != self.open_batch:
+        if batch_id not in self.open_batches:
             raise InvalidTransition("record a batch", self.status, f"batch {batch_id} is not the open one")
         for content_id, title in ready_for_review:
             self._record(ContentReadyForReview, {
@@ -249,8 +258,17 @@ class AutomationRun(Aggregate):
             "credits_used": 0, "started_at": at, "completed_at": None, "partial": False,
         }
 
+    @property
+    def open_batch(self) -> str | None:
+        """The latest batch announced and not yet recorded."""
+        return self.open_batches[-1] if self.open_batches else None
+
     def _on_BatchStarted(self, data: dict, at: str) -> None:
-        self.open_batch = data.get("batch_id")
+        # A batch of another worker (a restart, a second process) supersedes every batch the
+        # previous one left open, so only one worker can ever record the run's work.
+        batch_id = data.get("batch_id") or ""
+        kept = [b for b in self.open_batches if batch_worker(b) == batch_worker(batch_id)]
+        self.open_batches = [*kept, batch_id][-OPEN_BATCHES:]
 
     def _on_ItemFailed(self, data: dict, at: str) -> None:
         pass
@@ -260,7 +278,7 @@ class AutomationRun(Aggregate):
         self.total_credits_used += data["credits"]
 
     def _on_BatchProcessed(self, data: dict, at: str) -> None:
-        self.open_batch = None
+        self.open_batches = [b for b in self.open_batches if b != data["batch_id"]]
         result = self.stage_results[str(data["stage"])]
         result["items_processed"] += data["processed"]
         result["items_failed"] += data["failed"]

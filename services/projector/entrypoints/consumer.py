@@ -16,6 +16,7 @@ from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
 
 log = logging.getLogger("projector")
+BATCH_TIMEOUT_MS = 10
 
 
 def create_app(settings: Settings) -> FastStream:
@@ -29,6 +30,11 @@ def create_app(settings: Settings) -> FastStream:
         # Whatever the broker has ready, up to a bound: one transaction per batch, not per event.
         batch=True,
         max_records=500,
+        # FastStream sleeps this long again after an empty poll, so it bounds how long an event
+        # that arrives at an idle projector waits (its default, 200 ms, was most of the delay
+        # between a recorded pause and current_run showing it). A poll returns as soon as
+        # records arrive, whatever this is.
+        batch_timeout_ms=BATCH_TIMEOUT_MS,
         # Committed after the views are written; an error seeks back so nothing is skipped.
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )

@@ -27,6 +27,15 @@ async def create_account(pool: asyncpg.Pool, name: str, credits: int) -> str:
     return account_id
 
 
+async def set_max_ai_concurrency(pool: asyncpg.Pool, account_id: str, ceiling: int) -> dict:
+    """The account after the change; 404 for an unknown account."""
+    row = await pool.fetchrow("UPDATE accounts SET max_ai_concurrency = $2 WHERE id = $1"
+                              " RETURNING id, name, credits, max_ai_concurrency", account_id, ceiling)
+    if row is None:
+        raise not_found("account")
+    return dict(row)
+
+
 async def add_credits(pool: asyncpg.Pool, account_id: str, amount: int) -> int:
     """The new balance; 404 for an unknown account."""
     async with pool.acquire() as conn, conn.transaction():

@@ -6,7 +6,7 @@ import secrets
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.entrypoints.deps import AdminDep, PoolDep, hash_token
 from services.api.entrypoints.params import NO_NUL, AccountIdPath
@@ -26,6 +26,12 @@ class CreditsTopUp(BaseModel):
     amount: int = Field(gt=0, le=MAX_CREDITS)
 
 
+class AccountUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_ai_concurrency: int = Field(ge=1, le=256)
+
+
 class SiteCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     domain: str = Field(min_length=1, max_length=253, pattern=NO_NUL)
@@ -39,6 +45,12 @@ class TokenCreate(BaseModel):
 async def create_account(body: AccountCreate, _: AdminDep, pool: PoolDep) -> Account:
     account_id = await q.create_account(pool, body.name, body.credits)
     return Account(id=account_id, name=body.name, credits=body.credits)
+
+
+@router.patch("/accounts/{account_id}", responses=errors(404))
+async def update_account(account_id: AccountIdPath, body: AccountUpdate, _: AdminDep, pool: PoolDep) -> Account:
+    """Set the account's ceiling of AI calls in flight, shared by all its running runs."""
+    return Account(**await q.set_max_ai_concurrency(pool, account_id, body.max_ai_concurrency))
 
 
 @router.post("/accounts/{account_id}/credits", responses=errors(404))

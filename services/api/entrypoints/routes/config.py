@@ -22,6 +22,7 @@ from shared.stages import BATCH_SIZE_KEYS
 router = APIRouter(prefix="/api/v1/automation", tags=["config"], responses=errors(400, 401, 404))
 BatchSize = json_int(ge=1, le=1000)
 Delay = json_number(ge=0, le=86_400)
+Concurrency = json_int(ge=1, le=64, description="AI calls a run keeps in flight")
 
 
 HH_MM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -52,6 +53,7 @@ ConfigUpdate = create_model(
     **{key: (BatchSize, None) for key in BATCH_SIZE_KEYS},
     within_stage_delay=(Delay, None),
     between_stage_delay=(Delay, None),
+    ai_concurrency=(Concurrency, None),
 )
 
 

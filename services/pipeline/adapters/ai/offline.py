@@ -101,7 +101,8 @@ class OfflineAI:
 
     async def generate_image(self, prompt: str) -> AIResult[GeneratedImage]:
         await self._think(prompt)
-        image = GeneratedImage(png=placeholder_png(prompt))
+        # Drawing takes milliseconds of CPU: off the event loop, as a remote model's would be.
+        image = GeneratedImage(png=await asyncio.to_thread(placeholder_png, prompt))
         return AIResult(image, Usage(prompt_tokens=estimate_tokens(prompt), images=1))
 
     async def aclose(self) -> None:

@@ -41,7 +41,7 @@ def placeholder_png(seed: str, width: int = WIDTH, height: int = HEIGHT) -> byte
         (
             SIGNATURE,
             _chunk(b"IHDR", header),
-            _chunk(b"IDAT", zlib.compress(bytes(rows), 9)),
+            _chunk(b"IDAT", zlib.compress(bytes(rows), 6)),
             _chunk(b"IEND", b""),
         )
     )

@@ -1,0 +1,15 @@
+"""The account slots port on PostgreSQL: leases counted under the account's row lock."""
+
+from __future__ import annotations
+
+from services.pipeline.adapters.event_store import RunStore
+
+
+class PgAccountSlots:
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+
+    def lease(self, account_id: str, holder: str, wanted: int, ttl_seconds: float) -> int:
+        with self.store.cursor(commit=True) as cur:
+            cur.execute("SELECT lease_ai_slots(%s, %s, %s, %s) AS granted", (account_id, holder, wanted, ttl_seconds))
+            return int(cur.fetchone()["granted"])

@@ -1,0 +1,57 @@
+"""How many AI calls may be in flight: per run, per account (in PostgreSQL), per process.
+
+A run asks its account for ``ai_concurrency`` slots and holds the lease it gets while a
+stage works, renewing it every few seconds; the account's ceiling is shared by all its
+running runs, in every process. A process that dies stops renewing and its slots lapse
+after LEASE_SECONDS. The process's own cap (AI_MAX_IN_FLIGHT) is a semaphore every
+AI call of the process passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Awaitable, Callable
+
+from services.pipeline.application.ports import AccountSlots
+
+LEASE_SECONDS = 15.0
+RENEW_SECONDS = 2.0
+
+
+def capped(ask: Callable[..., Awaitable[Any]], gate: asyncio.Semaphore) -> Callable[..., Awaitable[Any]]:
+    """The AI call, waiting first for one of the process's slots."""
+
+    async def call(*args: Any) -> Any:
+        async with gate:
+            return await ask(*args)
+
+    return call
+
+
+class RunSlots:
+    """A run's lease of its account's slots: ``width()`` is how many calls it may keep in flight."""
+
+    def __init__(self, slots: AccountSlots, account_id: str, holder: str, wanted: int) -> None:
+        self._slots = slots
+        self._account_id = account_id
+        self._holder = holder
+        self._wanted = wanted
+        self._granted = 0
+        self._renewed_at = float("-inf")
+
+    @property
+    def renew_in(self) -> float:
+        return max(0.0, self._renewed_at + RENEW_SECONDS - time.monotonic())
+
+    async def width(self) -> int:
+        if self.renew_in <= 0:
+            self._granted = await asyncio.to_thread(
+                self._slots.lease, self._account_id, self._holder, self._wanted, LEASE_SECONDS)
+            self._renewed_at = time.monotonic()
+        return self._granted
+
+    async def release(self) -> None:
+        if self._renewed_at > float("-inf"):
+            await asyncio.to_thread(self._slots.lease, self._account_id, self._holder, 0, LEASE_SECONDS)
+            self._granted, self._renewed_at = 0, float("-inf")
