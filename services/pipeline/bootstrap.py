@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.pipeline.adapters.ai import build_ai_provider
+from services.pipeline.adapters.ai.instrumented import InstrumentedAI
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.planner_sql import PgPlanner
 from services.pipeline.application.ai_port import AIProvider
@@ -32,6 +33,8 @@ async def build(settings: Settings, ai: AIProvider | None = None) -> PipelinePar
     store = RunStore.from_settings(settings)
     pool = await create_pool(settings.database_url, max_size=4)
     ai = ai or build_ai_provider(settings)
+    if settings.instrumentation:
+        ai = InstrumentedAI(ai)
     handlers = CommandHandlers(store, PgPlanner(store))
     worker = RunWorker(store, handlers, ai)
     supervisor = Supervisor(worker.execute, worker.fail)

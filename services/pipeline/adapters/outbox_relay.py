@@ -16,8 +16,10 @@ from typing import Any, Awaitable, Callable
 import asyncpg
 
 from services.pipeline.adapters.event_store import RunStore
+from services.pipeline.adapters.trace_links import TRACE_LINKS
 from services.pipeline.domain.run import RunEvent, RunStarted
 from shared.events.events import envelope
+from shared.observability.metrics import EVENTS_RELAYED
 
 log = logging.getLogger(__name__)
 RELAY_LOCK_KEY = 7_241_002
@@ -74,8 +76,10 @@ class OutboxRelay:
             event = self.store.mapper.to_domain_event(notification)
             if isinstance(event, (RunEvent, RunStarted)):
                 site_id, account_id = await self._owner(event)
-                acks.append(await self.publish(envelope(event, site_id, account_id), site_id))
+                with TRACE_LINKS.relaying(str(event.originator_id), type(event).__name__):
+                    acks.append(await self.publish(envelope(event, site_id, account_id), site_id))
         await asyncio.gather(*acks)
+        EVENTS_RELAYED.inc(len(acks))
         position = notifications[-1].id
         await leader.execute(
             "INSERT INTO outbox_position (name, position) VALUES ($1, $2)"

@@ -12,12 +12,18 @@ from faststream.kafka import KafkaBroker
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from pydantic import ValidationError
 
+from services.pipeline.adapters.metrics_probes import PipelineProbes
 from services.pipeline.adapters.outbox_relay import OutboxRelay
 from services.pipeline.adapters.partitions import partition_of
 from services.pipeline.bootstrap import PipelineParts, build
 from shared.events.commands import parse_command
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
+from shared.observability.brokers import broker_middlewares
+from shared.observability.kafka_lag import ConsumerLagProbe
+from shared.observability.logs import bind
+from shared.observability.metrics import COMMANDS_HANDLED, DEAD_LETTERS
+from shared.observability.sampler import sample_forever
 
 log = logging.getLogger("pipeline")
 
@@ -78,7 +84,8 @@ async def _keep_relaying(relay: OutboxRelay) -> None:
 
 
 def create_app(settings: Settings) -> FastStream:
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, enable_idempotence=True, logger=log)
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, enable_idempotence=True, logger=log,
+                         middlewares=broker_middlewares(settings, "pipeline"))
     holder: dict[str, Any] = {}
     tasks: list[asyncio.Task[None]] = []
 
@@ -98,7 +105,11 @@ def create_app(settings: Settings) -> FastStream:
         except (ValidationError, ValueError, TypeError) as error:
             # A malformed command can never succeed: retrying it would block its partition.
             log.error("dropped a malformed command %r: %s", body, error)
+            COMMANDS_HANDLED.labels("unknown", "malformed").inc()
+            DEAD_LETTERS.labels("commands", "malformed").inc()
             return
+        # Run tasks started by this command inherit these, so their log lines carry them too.
+        bind(run_id=command.run_id, site_id=command.site_id, account_id=command.account_id)
         try:
             decision = await holder["parts"].service.dispatch(command)
         except (InterfaceError, OperationalError, IntegrityError):
@@ -108,7 +119,9 @@ def create_app(settings: Settings) -> FastStream:
             # the command is refused, for its sender to see, and the partition moves on.
             log.exception("refused %s %s after an unexpected error", command.type, command.command_id)
             await asyncio.to_thread(holder["parts"].service.handlers.refuse, command, "internal_error")
+            COMMANDS_HANDLED.labels(command.type, "internal_error").inc()
             return
+        COMMANDS_HANDLED.labels(command.type, str(decision.outcome)).inc()
         log.info("%s %s for run %s: %s %s", body.get("type"), body.get("command_id"),
                  body.get("run_id"), decision.outcome, decision.error_code or "")
 
@@ -128,12 +141,21 @@ def create_app(settings: Settings) -> FastStream:
     @app.after_startup
     async def start_relay() -> None:
         tasks.append(asyncio.create_task(_keep_relaying(holder["relay"]), name="outbox-relay"))
+        if settings.instrumentation:
+            probes = PipelineProbes(holder["parts"].pool)
+            holder["lag"] = lag = ConsumerLagProbe(settings.kafka_bootstrap_servers, settings.group_id("pipeline"),
+                                                   settings.commands_topic)
+            tasks.append(asyncio.create_task(
+                sample_forever([probes.runs, probes.outbox_lag, lag], settings.metrics_sample_seconds),
+                name="metrics-sampler"))
 
     @app.on_shutdown
     async def stop() -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if "lag" in holder:
+            await holder["lag"].close()
         parts: PipelineParts | None = holder.get("parts")
         if parts:
             await parts.supervisor.abort_all()

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 
 from services.projector.entrypoints.handler import handle_events
 from shared.infra.db import create_pool
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
+from shared.observability.brokers import broker_middlewares
+from shared.observability.kafka_lag import ConsumerLagProbe
+from shared.observability.sampler import sample_forever
+from shared.observability.tracing import span_following
 
 log = logging.getLogger("projector")
 
 
 def create_app(settings: Settings) -> FastStream:
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=log)
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=log,
+                         middlewares=broker_middlewares(settings, "projector"))
     holder: dict[str, Any] = {}
 
     @broker.subscriber(
@@ -30,8 +37,9 @@ def create_app(settings: Settings) -> FastStream:
         # Committed after the views are written; an error seeks back so nothing is skipped.
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
-    async def on_events(bodies: list[Any]) -> None:
-        await handle_events(holder["pool"], bodies)
+    async def on_events(bodies: list[Any], message: KafkaMessage) -> None:
+        with span_following("project events", message.batch_headers):
+            await handle_events(holder["pool"], bodies)
 
     app = FastStream(broker, logger=log)
 
@@ -40,8 +48,19 @@ def create_app(settings: Settings) -> FastStream:
         await ensure_topics(settings)
         holder["pool"] = await create_pool(settings.database_url, max_size=4)
 
+    @app.after_startup
+    async def start_sampling() -> None:
+        if settings.instrumentation:
+            holder["lag"] = lag = ConsumerLagProbe(settings.kafka_bootstrap_servers, settings.group_id("projector"),
+                                                   settings.events_topic)
+            holder["sampler"] = asyncio.create_task(sample_forever([lag], settings.metrics_sample_seconds))
+
     @app.on_shutdown
     async def stop() -> None:
+        if "sampler" in holder:
+            holder["sampler"].cancel()
+            await asyncio.gather(holder["sampler"], return_exceptions=True)
+            await holder["lag"].close()
         if "pool" in holder:
             await holder["pool"].close()
 
