@@ -66,3 +66,9 @@ def bind(**ids: Any) -> None:
     """Adds ids (run_id, site_id, account_id) to every later record of this task and the
     tasks it starts; None values are left out."""
     structlog.contextvars.bind_contextvars(**{k: str(v) for k, v in ids.items() if v is not None})
+
+
+def rebind(**ids: Any) -> None:
+    """Like bind, forgetting what was bound before (a new message or request in a reused task)."""
+    structlog.contextvars.clear_contextvars()
+    bind(**ids)

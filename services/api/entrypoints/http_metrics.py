@@ -11,19 +11,16 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
-import structlog
-
 from services.api.entrypoints.body_limit import App, Receive, Scope, Send
-from shared.observability.logs import bind
+from shared.observability.logs import rebind
 from shared.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 UNMATCHED = "unmatched"  # one label for every path no route serves (404s of scanners, say)
 
 
 def _bind_ids(scope: Scope) -> None:
-    structlog.contextvars.clear_contextvars()
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    bind(**{name: query[name][0] for name in ("site_id", "run_id") if name in query})
+    rebind(**{name: query[name][0] for name in ("site_id", "run_id") if name in query})
 
 
 class HttpMetrics:

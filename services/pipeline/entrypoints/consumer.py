@@ -21,7 +21,7 @@ from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
 from shared.observability.brokers import broker_middlewares
 from shared.observability.kafka_lag import ConsumerLagProbe
-from shared.observability.logs import bind
+from shared.observability.logs import rebind
 from shared.observability.metrics import COMMANDS_HANDLED, DEAD_LETTERS
 from shared.observability.sampler import sample_forever
 
@@ -109,7 +109,7 @@ def create_app(settings: Settings) -> FastStream:
             DEAD_LETTERS.labels("commands", "malformed").inc()
             return
         # Run tasks started by this command inherit these, so their log lines carry them too.
-        bind(run_id=command.run_id, site_id=command.site_id, account_id=command.account_id)
+        rebind(run_id=command.run_id, site_id=command.site_id, account_id=command.account_id)
         try:
             decision = await holder["parts"].service.dispatch(command)
         except (InterfaceError, OperationalError, IntegrityError):
