@@ -1,18 +1,20 @@
 """``python -m services.pipeline``: the pipeline service process."""
 
 import asyncio
-import logging
 
 from services.pipeline.entrypoints.consumer import create_app
 from shared.infra.migrate import exit_unless_current_schema
 from shared.infra.settings import get_settings
+from shared.observability.process import instrument_process
+from shared.observability.serve import serve_metrics
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    instrument_process(settings, "pipeline")
     settings.check_production()
     exit_unless_current_schema(settings.database_url)
+    serve_metrics(settings, "pipeline")
     asyncio.run(create_app(settings).run())
 
 

@@ -8,6 +8,7 @@ import asyncpg
 
 from services.pipeline.adapters.account_slots import PgAccountSlots
 from services.pipeline.adapters.ai import build_ai_provider, limit_rate
+from services.pipeline.adapters.ai.instrumented import InstrumentedAI
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.planner_sql import PgPlanner
 from services.pipeline.application.ai_port import AIProvider
@@ -33,6 +34,8 @@ async def build(settings: Settings, ai: AIProvider | None = None) -> PipelinePar
     store = RunStore.from_settings(settings)
     pool = await create_pool(settings.database_url, max_size=4)
     ai = ai or limit_rate(build_ai_provider(settings), settings, pool)
+    if settings.instrumentation:
+        ai = InstrumentedAI(ai)
     handlers = CommandHandlers(store, PgPlanner(store))
     worker = RunWorker(store, handlers, ai, PgAccountSlots(store), settings.ai_max_in_flight)
     supervisor = Supervisor(worker.execute, worker.fail)

@@ -11,6 +11,9 @@ from services.scheduler.bootstrap import build
 from shared.infra.migrate import exit_unless_current_schema
 from shared.infra.settings import Settings, get_settings
 from shared.infra.topics import ensure_topics
+from shared.observability.metrics import SCHEDULER_TICKS
+from shared.observability.process import instrument_process
+from shared.observability.serve import serve_metrics
 
 log = logging.getLogger("scheduler")
 
@@ -26,19 +29,22 @@ async def serve(settings: Settings) -> None:
         while not stop.is_set():
             try:
                 await tick()
+                SCHEDULER_TICKS.labels("ok").inc()
             except Exception:
                 # PostgreSQL unreachable, say: nothing was claimed, so the next tick retries.
                 log.exception("tick failed")
+                SCHEDULER_TICKS.labels("error").inc()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), settings.scheduler_interval_seconds)
     log.info("scheduler stopped")
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    instrument_process(settings, "scheduler")
     settings.check_production()
     exit_unless_current_schema(settings.database_url)
+    serve_metrics(settings, "scheduler")
     asyncio.run(serve(settings))
 
 

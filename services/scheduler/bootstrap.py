@@ -14,6 +14,7 @@ from services.scheduler.application.ports import Clock
 from services.scheduler.application.tick import SchedulerTick
 from shared.infra.db import create_pool
 from shared.infra.settings import Settings
+from shared.observability.brokers import broker_middlewares
 
 
 def utcnow() -> datetime:
@@ -24,7 +25,8 @@ def utcnow() -> datetime:
 async def build(settings: Settings, clock: Clock = utcnow) -> AsyncIterator[SchedulerTick]:
     """A tick wired to PostgreSQL and Kafka; closes both on exit."""
     pool = await create_pool(settings.database_url, min_size=1, max_size=4)
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, enable_idempotence=True)
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, enable_idempotence=True,
+                         middlewares=broker_middlewares(settings, "scheduler"))
     try:
         await broker.start()
         publisher = KafkaCommandPublisher(broker, settings.commands_topic)

@@ -10,6 +10,9 @@ from urllib.parse import unquote, urlparse
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Where each process serves /metrics unless METRICS_PORT says otherwise (the API serves it
+# on its own port).
+DEFAULT_METRICS_PORTS = {"pipeline": 9101, "projector": 9102, "scheduler": 9103}
 LOCAL_DATABASE_URL = "postgresql://automation:automation@127.0.0.1:5432/automation"
 PLACEHOLDER_ADMIN_TOKEN = "dev-admin-token"
 # Shorter tokens are guessable; only a loopback development API may use one.
@@ -38,6 +41,16 @@ class Settings(BaseSettings):
     api_rate_limit_per_minute: int = Field(default=120, ge=1)
     automation_admin_token: SecretStr = SecretStr(PLACEHOLDER_ADMIN_TOKEN)
     automation_env: Literal["development", "production"] = "development"
+
+    # Observability (docs/OBSERVABILITY.md). Tracing is on only when OTEL_* variables ask for it.
+    log_format: Literal["json", "console"] = "json"
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # Off: no Prometheus series are recorded or served and no spans are made, whatever OTEL_* says;
+    # what `make bench` compares against.
+    instrumentation: bool = True
+    # How often sampled gauges (runs by status, outbox, consumer and projection lag) are read.
+    metrics_sample_seconds: float = Field(default=5.0, gt=0)
 
     ai_provider: Literal["offline", "openai"] = "offline"
     openai_api_key: SecretStr | None = None
@@ -74,6 +87,9 @@ class Settings(BaseSettings):
 
     def group_id(self, name: str) -> str:
         return f"{self.kafka_topic_prefix}automation-{name}"
+
+    def metrics_port_for(self, process: str) -> int:
+        return self.metrics_port or DEFAULT_METRICS_PORTS[process]
 
     def check_production(self) -> None:
         """Refuse the development admin token, or any short one, wherever someone else could

@@ -89,6 +89,7 @@ class Stack:
             **env,
         }
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.metrics_ports: dict[str, int] = {}  # by label; the API serves /metrics on its own port
         self.base_url = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> "Stack":
@@ -112,12 +113,20 @@ class Stack:
     def start_process(self, label: str, module: str, **env: str) -> subprocess.Popen[bytes]:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         log = open(LOG_DIR / f"{SESSION}-{self.name}-{label}.log", "ab")
+        # Each process its own free port: two pipelines, or teammates' stacks, never collide.
+        self.metrics_ports[label] = free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", module], cwd=ROOT, env={**self.env, **env},
+            [sys.executable, "-m", module], cwd=ROOT,
+            env={**self.env, "METRICS_PORT": str(self.metrics_ports[label]), **env},
             stdout=log, stderr=subprocess.STDOUT,
         )
         self.procs[label] = proc
         return proc
+
+    def metrics_url(self, label: str) -> str:
+        if label == "api":
+            return f"{self.base_url}/metrics"
+        return f"http://127.0.0.1:{self.metrics_ports[label]}/metrics"
 
     def kill(self, label: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs.pop(label)

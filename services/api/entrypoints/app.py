@@ -11,13 +11,16 @@ from faststream.kafka import KafkaBroker
 from services.api.entrypoints.body_limit import BodyLimit
 from services.api.adapters.command_bus import CommandBus, SendCommand, kafka_sender
 from services.api.entrypoints.errors import install_error_handlers
+from services.api.entrypoints.http_metrics import HttpMetrics
 from services.api.entrypoints.openapi import install_openapi
-from services.api.entrypoints.routes import admin, config, content, dashboard, health, messages, planner, runs, sites, stream
+from services.api.entrypoints.routes import admin, config, content, dashboard, health, messages, metrics, planner, runs, sites, stream
 from services.api.entrypoints.schemas import errors
 from services.api.adapters.stream_hub import StreamHub
 from shared.infra.db import create_pool
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
+from shared.observability.brokers import broker_middlewares
+from shared.observability.tracing import tracer_provider
 
 
 def create_app(settings: Settings, send_command: SendCommand | None = None) -> FastAPI:
@@ -27,7 +30,8 @@ def create_app(settings: Settings, send_command: SendCommand | None = None) -> F
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings.database_url)
-        app.state.broker = broker = None if send_command else KafkaBroker(settings.kafka_bootstrap_servers)
+        app.state.broker = broker = None if send_command else KafkaBroker(
+            settings.kafka_bootstrap_servers, middlewares=broker_middlewares(settings, "api"))
         if broker is not None:
             await ensure_topics(settings)
             await broker.start()
@@ -56,9 +60,16 @@ def create_app(settings: Settings, send_command: SendCommand | None = None) -> F
     app.state.settings = settings
     app.state.stream_hub = StreamHub(settings.database_url)  # connects only once started
     install_error_handlers(app)
-    for module in (health, messages, admin, config, planner, content, runs, stream, sites, dashboard):
+    for module in (health, metrics, messages, admin, config, planner, content, runs, stream, sites, dashboard):
         app.include_router(module.router)
     install_openapi(app)
     # Added last, so it runs first: an oversized body is refused before parsing or auth.
     app.add_middleware(BodyLimit)
+    if settings.instrumentation:
+        app.add_middleware(HttpMetrics)  # outermost: a refused body is counted too
+        provider = tracer_provider()
+        if provider is not None:
+            from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+            FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics")
     return app

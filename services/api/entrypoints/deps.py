@@ -15,6 +15,7 @@ from services.api.adapters.command_bus import CommandBus
 from services.api.application.errors import ApiError
 from services.api.adapters.queries.tenancy import token_owner
 from shared.infra.settings import Settings
+from shared.observability.logs import bind
 
 bearer = HTTPBearer(auto_error=False, description="An account token, or the admin token for /admin")
 
@@ -64,6 +65,7 @@ async def require_caller(pool: PoolDep, credentials: Credentials) -> Caller:
     row = await token_owner(pool, hash_token(credentials.credentials))
     if row is None:
         raise _unauthorized()
+    bind(account_id=row["account_id"])
     return Caller(row["account_id"], row["role"])
 
 

@@ -15,7 +15,9 @@ from fastapi import FastAPI
 
 class ApiServer(uvicorn.Server):
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
-        super().__init__(uvicorn.Config(app, host=host, port=port, log_level="info"))
+        super().__init__(uvicorn.Config(app, host=host, port=port, log_level="info",
+                                        # our handler (shared/observability/logs.py), not uvicorn's
+                                        log_config=None))
         self.app = app
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:

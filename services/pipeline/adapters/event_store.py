@@ -17,6 +17,8 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
+from services.pipeline.adapters.recorded_metrics import count_recorded
+from services.pipeline.adapters.trace_links import TRACE_LINKS
 from services.pipeline.adapters.run_heads import upsert_heads
 from services.pipeline.application.ports import SideWrite
 from services.pipeline.domain.errors import InsufficientCredits
@@ -48,6 +50,8 @@ class RunStore(Application):
     """Aggregates of the pipeline: AutomationRun and SiteSlot."""
 
     name = "automation"
+    # Whether saves count into the metrics and remember traces for the relay (INSTRUMENTATION).
+    observed = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "RunStore":
@@ -56,16 +60,22 @@ class RunStore(Application):
             "AGGREGATE_CACHE_MAXSIZE": "2000",
             "AGGREGATE_CACHE_FASTFORWARD": "y",
         }
-        return cls(env=env)
+        store = cls(env=env)
+        store.observed = settings.instrumentation
+        return store
 
     def save_with(self, *aggregates: Any, side_writes: Sequence[SideWrite] = ()) -> None:
         """Save, mapping a breached credit constraint to InsufficientCredits."""
         try:
-            self.save(*aggregates, side_writes=list(side_writes))
+            recordings = self.save(*aggregates, side_writes=list(side_writes))
         except IntegrityError as error:
             if _breached_constraint(error) in CREDIT_CONSTRAINTS:
                 raise InsufficientCredits(required=-1, available=-1) from error
             raise
+        if self.observed:
+            events = [recording.domain_event for recording in recordings]
+            count_recorded(events)
+            TRACE_LINKS.remember(list({str(event.originator_id) for event in events}))
 
     def get(self, aggregate_id: UUID) -> Any:
         return self.repository.get(aggregate_id)

@@ -24,9 +24,11 @@ from aiokafka.errors import KafkaError
 
 from services.pipeline.adapters.audit_checkpoints import CheckpointWriter
 from services.pipeline.adapters.event_store import RunStore
+from services.pipeline.adapters.trace_links import TRACE_LINKS
 from services.pipeline.domain.run import RunEvent, RunStarted
 from shared.events.events import envelope
 from shared.infra import relay_alarms
+from shared.observability.metrics import EVENTS_RELAYED
 
 log = logging.getLogger(__name__)
 RELAY_LOCK_KEY = 7_241_002
@@ -119,7 +121,8 @@ class OutboxRelay:
             site_id, account_id = await self._owner(event)
             message = envelope(event, site_id, account_id)
             try:
-                sent.append((notification.id, message["event_id"], await self.publish(message, site_id)))
+                with TRACE_LINKS.relaying(str(event.originator_id), type(event).__name__):
+                    sent.append((notification.id, message["event_id"], await self.publish(message, site_id)))
             except KafkaError as error:  # refused before it left this process (too large for the client)
                 refused = (message["event_id"], error)
                 break
@@ -133,6 +136,8 @@ class OutboxRelay:
             if isinstance(outcome, BaseException):
                 raise outcome
             reached = notification_id
+            if event_id is not None:
+                EVENTS_RELAYED.inc()
         return reached, refused
 
     async def _alarm(self, event_id: str, error: KafkaError) -> None:

@@ -14,6 +14,7 @@ from eventsourcing.persistence import IntegrityError, InterfaceError, Operationa
 from pydantic import ValidationError
 
 from services.pipeline.adapters.audit_checkpoints import CheckpointWriter
+from services.pipeline.adapters.metrics_probes import PipelineProbes
 from services.pipeline.adapters.outbox_relay import OutboxRelay
 from services.pipeline.adapters.partitions import partition_of
 from services.pipeline.bootstrap import PipelineParts, build
@@ -21,6 +22,11 @@ from shared.events.commands import parse_command
 from shared.infra.dead_letters import DeadLetter, describe, record
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
+from shared.observability.brokers import broker_middlewares
+from shared.observability.kafka_lag import ConsumerLagProbe
+from shared.observability.logs import rebind
+from shared.observability.metrics import COMMANDS_HANDLED, DEAD_LETTERS
+from shared.observability.sampler import sample_forever
 
 log = logging.getLogger("pipeline")
 
@@ -81,7 +87,8 @@ async def _keep_relaying(relay: OutboxRelay) -> None:
 
 
 def create_app(settings: Settings) -> FastStream:
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, enable_idempotence=True, logger=log)
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, enable_idempotence=True, logger=log,
+                         middlewares=broker_middlewares(settings, "pipeline"))
     holder: dict[str, Any] = {}
     tasks: list[asyncio.Task[None]] = []
 
@@ -107,7 +114,11 @@ def create_app(settings: Settings) -> FastStream:
             reason = f"malformed command: {describe(error)}"  # one line, whatever the size of the record
             log.error("set aside the command at offset %s: %s", msg.raw_message.offset, reason)
             await set_aside(reason)
+            COMMANDS_HANDLED.labels("unknown", "malformed").inc()
+            DEAD_LETTERS.labels("commands", "malformed").inc()
             return
+        # Run tasks started by this command inherit these, so their log lines carry them too.
+        rebind(run_id=command.run_id, site_id=command.site_id, account_id=command.account_id)
         try:
             decision = await holder["parts"].service.dispatch(command)
         except (InterfaceError, OperationalError, IntegrityError):
@@ -117,10 +128,13 @@ def create_app(settings: Settings) -> FastStream:
             # the command is refused, for its sender to see, and the partition moves on.
             log.exception("refused %s %s after an unexpected error", command.type, command.command_id)
             await asyncio.to_thread(holder["parts"].service.handlers.refuse, command, "internal_error")
+            COMMANDS_HANDLED.labels(command.type, "internal_error").inc()
             await set_aside("internal_error while deciding the command")
             return
+        COMMANDS_HANDLED.labels(command.type, str(decision.outcome)).inc()
         if decision.set_aside:
             log.error("set aside %s %s: %s", command.type, command.command_id, decision.message)
+            DEAD_LETTERS.labels("commands", str(decision.error_code)).inc()
             await set_aside(f"{decision.error_code}: {decision.message}")
         log.info("%s %s for run %s: %s %s", command.type, command.command_id,
                  command.run_id, decision.outcome, decision.error_code or "")
@@ -142,12 +156,21 @@ def create_app(settings: Settings) -> FastStream:
     @app.after_startup
     async def start_relay() -> None:
         tasks.append(asyncio.create_task(_keep_relaying(holder["relay"]), name="outbox-relay"))
+        if settings.instrumentation:
+            probes = PipelineProbes(holder["parts"].pool)
+            holder["lag"] = lag = ConsumerLagProbe(settings.kafka_bootstrap_servers, settings.group_id("pipeline"),
+                                                   settings.commands_topic)
+            tasks.append(asyncio.create_task(
+                sample_forever([probes.runs, probes.outbox_lag, lag], settings.metrics_sample_seconds),
+                name="metrics-sampler"))
 
     @app.on_shutdown
     async def stop() -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if "lag" in holder:
+            await holder["lag"].close()
         parts: PipelineParts | None = holder.get("parts")
         if parts:
             await parts.supervisor.abort_all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -14,13 +15,18 @@ from shared.infra.dead_letters import DeadLetter, record
 from shared.infra.db import create_pool
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
+from shared.observability.brokers import broker_middlewares
+from shared.observability.kafka_lag import ConsumerLagProbe
+from shared.observability.sampler import sample_forever
+from shared.observability.tracing import span_following
 
 log = logging.getLogger("projector")
 BATCH_TIMEOUT_MS = 10
 
 
 def create_app(settings: Settings) -> FastStream:
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=log)
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=log,
+                         middlewares=broker_middlewares(settings, "projector"))
     holder: dict[str, Any] = {}
 
     @broker.subscriber(
@@ -44,7 +50,8 @@ def create_app(settings: Settings) -> FastStream:
         async def set_aside(index: int, reason: str) -> None:
             await record(holder["pool"], DeadLetter.of("projector", records[index], reason))
 
-        await handle_events(holder["pool"], bodies, set_aside)
+        with span_following("project events", msg.batch_headers):
+            await handle_events(holder["pool"], bodies, set_aside)
 
     app = FastStream(broker, logger=log)
 
@@ -53,8 +60,19 @@ def create_app(settings: Settings) -> FastStream:
         await ensure_topics(settings)
         holder["pool"] = await create_pool(settings.database_url, max_size=4)
 
+    @app.after_startup
+    async def start_sampling() -> None:
+        if settings.instrumentation:
+            holder["lag"] = lag = ConsumerLagProbe(settings.kafka_bootstrap_servers, settings.group_id("projector"),
+                                                   settings.events_topic)
+            holder["sampler"] = asyncio.create_task(sample_forever([lag], settings.metrics_sample_seconds))
+
     @app.on_shutdown
     async def stop() -> None:
+        if "sampler" in holder:
+            holder["sampler"].cancel()
+            await asyncio.gather(holder["sampler"], return_exceptions=True)
+            await holder["lag"].close()
         if "pool" in holder:
             await holder["pool"].close()
 
