@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FAILING_TOPIC
-from tests.e2e.test_kafka_contract import _read_topic
+from tests.support.kafka import read_topic
 from tests.support.client import Api
 from tests.support.keywords import keyword_set
 from tests.support.stack import ROOT, Stack
@@ -55,7 +55,7 @@ def real_run_events(stack: Stack, api: Api) -> list[bytes]:
     api.call(other.token, "POST", "/api/v1/automation/cancel", params={"run_id": cancelled})
     api.wait_status(other, cancelled, "cancelled")
     api.wait_status(tenant, run_id, "completed", timeout=120)
-    records = _read_topic(stack.env["KAFKA_TOPIC_PREFIX"] + "automation.events")
+    records = read_topic(stack, "events")
     return [r.value for r in records if json.loads(r.value)["run_id"] in (run_id, cancelled)]
 
 
