@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import event_data as d
+from .events import SCHEMA_VERSION
 
-SCHEMA_VERSION = 1
 
 
 class Envelope(BaseModel):

@@ -3,11 +3,9 @@ refused run_now that costs one read of the site's slot."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Iterator
 
-import httpx
 import psycopg
 import pytest
 
@@ -27,20 +25,8 @@ def replicas() -> Iterator[tuple[Stack, Api, Api]]:
         port = free_port()
         stack.start_process("api-2", "services.api", API_PORT=str(port))
         second = f"http://127.0.0.1:{port}"
-        _wait_ready(second)
+        stack.wait_ready(base_url=second)
         yield stack, Api(stack.base_url), Api(second)
-
-
-def _wait_ready(base_url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{base_url} not ready in {timeout}s")
 
 
 def test_the_limit_is_per_account_and_shared_by_every_replica(replicas) -> None:

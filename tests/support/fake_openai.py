@@ -97,6 +97,10 @@ class FakeOpenAI:
         self._port = 0
         self._storm_every = 0
         self._unscripted = 0
+        # How many requests it was answering at once, at most: what a caller's concurrency cap allows.
+        self.latency = 0.0
+        self.peak_in_flight = 0
+        self._in_flight = 0
 
     @property
     def base_url(self) -> str:
@@ -116,6 +120,7 @@ class FakeOpenAI:
             self._steps.clear()
             self.requests.clear()
             self._storm_every = 0
+            self.peak_in_flight = 0
 
     def start(self, timeout: float = 10.0) -> FakeOpenAI:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -169,6 +174,18 @@ class FakeOpenAI:
 
     def _app(self) -> FastAPI:
         app = FastAPI()
+
+        @app.middleware("http")
+        async def count_in_flight(request: Request, call_next: Any) -> Any:
+            with self._lock:
+                self._in_flight += 1
+                self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+            try:
+                await asyncio.sleep(self.latency)
+                return await call_next(request)
+            finally:
+                with self._lock:
+                    self._in_flight -= 1
 
         @app.post("/v1/chat/completions")
         async def chat(request: Request) -> JSONResponse:

@@ -133,19 +133,21 @@ class Stack:
         proc.send_signal(sig)
         proc.wait(timeout=30)
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 60.0, base_url: str | None = None) -> None:
+        """Until ``base_url`` (the stack's API unless given) answers /readyz, while every process lives."""
+        base_url = base_url or self.base_url
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for label, proc in self.procs.items():
                 if proc.poll() is not None:
                     raise RuntimeError(f"{label} exited with {proc.returncode}: see {LOG_DIR}")
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise TimeoutError(f"stack {self.name} not ready in {timeout}s")
+        raise TimeoutError(f"stack {self.name} ({base_url}) not ready in {timeout}s")
 
     def stop(self) -> None:
         for proc in self.procs.values():

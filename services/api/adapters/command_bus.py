@@ -17,6 +17,7 @@ from faststream.kafka import KafkaBroker
 
 from services.api.application.ports import DecisionTimeout
 from shared.events.commands import Command, Outcome
+from shared.infra.channels import COMMAND_OUTCOME
 
 POLL_SECONDS = 0.25
 SendCommand = Callable[[Command], Awaitable[Any]]
@@ -41,7 +42,7 @@ class CommandBus:
 
     async def start(self) -> None:
         self._listener = await asyncpg.connect(self.database_url)
-        await self._listener.add_listener("command_outcome", self._notified)
+        await self._listener.add_listener(COMMAND_OUTCOME, self._notified)
 
     async def stop(self) -> None:
         if self._listener is not None:

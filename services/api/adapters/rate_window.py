@@ -18,8 +18,10 @@ class PgRateWindow:
 
     async def admit(self, account_id: str, limit: int, window_seconds: int) -> float | None:
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('api_rate:' || $1, 0))", account_id)
-            now = await conn.fetchval("SELECT clock_timestamp()")
+            # The clock is read once the account's lock is held: hits are counted in lock order.
+            now = await conn.fetchval(
+                "SELECT clock_timestamp() FROM (SELECT pg_advisory_xact_lock(hashtextextended('api_rate:' || $1, 0))) l",
+                account_id)
             since = now - timedelta(seconds=window_seconds)
             await conn.execute("DELETE FROM api_rate_hits WHERE account_id = $1 AND at <= $2", account_id, since)
             counted, oldest = await conn.fetchrow(

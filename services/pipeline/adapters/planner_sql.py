@@ -6,7 +6,7 @@ executed by the store in the transaction that records the run's events.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from services.pipeline.adapters.event_store import RunStore
@@ -58,6 +58,7 @@ def _batch_statement(stage: int) -> str:
     select, alias = PENDING_ITEMS[stage]
     return (f"{select} JOIN pending_items p ON p.item_id = {alias}.id AND p.stage = %(stage)s"
             f" WHERE p.site_id = %(site_id)s AND {_NOT_FAILED} AND {_ADMITTED}"
+            f" AND p.item_id <> ALL(%(skip)s)"
             f" ORDER BY p.created_at, p.item_id LIMIT %(limit)s")
 
 
@@ -90,9 +91,10 @@ class PgPlanner(PgPlannerWrites):
         row = self._one(_COUNT_PENDING, {"site_id": site_id, "run_id": run_id, "stage": stage})
         return int(row["n"])
 
-    def load_batch(self, site_id: str, run_id: str, stage: int, limit: int) -> list[Item]:
-        return self._all(_batch_statement(stage),
-                         {"site_id": site_id, "run_id": run_id, "stage": stage, "limit": limit})
+    def load_batch(self, site_id: str, run_id: str, stage: int, limit: int,
+                   skip: Collection[str] = ()) -> list[Item]:
+        return self._all(_batch_statement(stage), {"site_id": site_id, "run_id": run_id, "stage": stage,
+                                                   "limit": limit, "skip": list(skip)})
 
     def existing_clusters(self, site_id: str, limit: int = 300) -> list[Item]:
         return self._all(_EXISTING_CLUSTERS, {"site_id": site_id, "limit": limit})

@@ -9,6 +9,7 @@ from typing import Any
 
 from services.pipeline.application.ports import SideWrite
 from shared.events.commands import Command, Outcome
+from shared.infra.channels import COMMAND_OUTCOME
 
 # Table and column names come from code, never from a request; this is a tripwire, not a filter.
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
@@ -72,5 +73,5 @@ class PgPlannerWrites:
              " VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb)",
              (command.command_id, command.type, command.site_id, command.run_id, str(outcome), error_code,
               json.dumps(dict(details or {})))),
-            ("SELECT pg_notify('command_outcome', %s)", (command.command_id,)),
+            ("SELECT pg_notify(%s, %s)", (COMMAND_OUTCOME, command.command_id)),
         ]

@@ -7,7 +7,7 @@ batch's outputs, its debit and its events commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
@@ -44,8 +44,10 @@ class RunStore(Protocol):
 class PlannerReads(Protocol):
     def count_pending(self, site_id: str, run_id: str, stage: int) -> int: ...
 
-    def load_batch(self, site_id: str, run_id: str, stage: int, limit: int) -> list[Item]:
-        """The stage's next pending items, oldest first, less those that failed in this run."""
+    def load_batch(self, site_id: str, run_id: str, stage: int, limit: int,
+                   skip: Collection[str] = ()) -> list[Item]:
+        """The stage's next pending items, oldest first, less those that failed in this run
+        and those in ``skip`` (already in flight)."""
 
     def existing_clusters(self, site_id: str) -> list[Item]: ...
 

@@ -144,9 +144,8 @@ class RunWorker:
                 room = 0  # the batch before is recorded first: clustering reads its clusters
             if room > 0:
                 wanted = size if lockstep else room
-                busy = window.busy()
-                loaded = await self._read(self.planner.load_batch, run.site_id, run.run_id, stage, wanted + len(busy))
-                items = [item for item in loaded if item["id"] not in busy][:wanted]
+                busy = window.busy()  # still pending until recorded: not loaded again
+                items = await self._read(self.planner.load_batch, run.site_id, run.run_id, stage, wanted, busy)
                 if not items:
                     exhausted = not busy
                 elif lockstep and announced and not await self._delay(run, stop):
@@ -248,8 +247,11 @@ class RunWorker:
     async def _can_afford(self, run: AutomationRun, stage: int, items: list[Item], in_flight: int) -> bool:
         """Whether what the run may still spend covers the most these items can cost, together
         with the calls still in flight (charged only once recorded), bounded at the same rate."""
-        available = await self._read(self.planner.available_credits, run.account_id, run.run_id)
-        bound = await self._read(batch_bound, self.planner, run.site_id, stage, items)
+        def read() -> tuple[int, int]:
+            return (self.planner.available_credits(run.account_id, run.run_id),
+                    batch_bound(self.planner, run.site_id, stage, items))
+
+        available, bound = await asyncio.to_thread(read)
         return available >= -(-bound * (len(items) + in_flight) // len(items))
 
     async def _pause_for_credits(self, run_id: str) -> None:

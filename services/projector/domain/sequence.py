@@ -8,10 +8,6 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-class OutOfOrder(Exception):
-    """An event arrived before one it follows; it is refused so it will be redelivered."""
-
-
 def next_in_line(last: int, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The events that continue the view from ``last`` without a gap, each once.
 

@@ -33,11 +33,13 @@ class PgConfigs:
         columns = [column for column in WRITABLE if column in changes]
         assignments = [f"{column} = ${i}" for i, column in enumerate(columns, start=3)]
         assignments.append("schedule_changed_at = COALESCE($2, schedule_changed_at)")
-        await self.pool.execute(
-            f"UPDATE automation_config SET {', '.join(assignments)}, updated_at = now() WHERE site_id = $1",
+        # The row exists: the use case read it first. RETURNING hands back the saved config.
+        row = await self.pool.fetchrow(
+            f"UPDATE automation_config c SET {', '.join(assignments)}, updated_at = now()"
+            f" WHERE c.site_id = $1 RETURNING {_STORED}",
             site_id, schedule_changed_at, *(changes[column] for column in columns),
         )
-        return await self.config(site_id)
+        return dict(row)
 
     async def pending_counts(self, site_id: str) -> dict[int, int]:
         rows = await self.pool.fetch(

@@ -11,7 +11,7 @@ import asyncpg
 from services.api.application.errors import invalid
 from shared.run_view import evolve
 
-_RUN_FIELDS = (
+RUN_FIELDS = (
     "run_id, site_id, trigger_type, status, current_stage, started_at, paused_at,"
     " resumed_at, cancelled_at, completed_at, total_credits_used, error_message, pause_reason,"
     " stage_results"
@@ -24,7 +24,7 @@ def _iso(value: datetime | None) -> str | None:
 
 async def current_run(pool: asyncpg.Pool, site_id: str) -> dict[str, Any] | None:
     row = await pool.fetchrow(
-        f"SELECT {_RUN_FIELDS} FROM run_view WHERE site_id = $1 AND status IN ('running', 'paused')"
+        f"SELECT {RUN_FIELDS} FROM run_view WHERE site_id = $1 AND status IN ('running', 'paused')"
         " ORDER BY started_at DESC LIMIT 1",
         site_id,
     )
@@ -33,7 +33,7 @@ async def current_run(pool: asyncpg.Pool, site_id: str) -> dict[str, Any] | None
 
 async def history(pool: asyncpg.Pool, site_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     rows = await pool.fetch(
-        f"SELECT {_RUN_FIELDS}, count(*) OVER () AS total FROM run_view WHERE site_id = $1"
+        f"SELECT {RUN_FIELDS}, count(*) OVER () AS total FROM run_view WHERE site_id = $1"
         " ORDER BY started_at DESC, run_id LIMIT $2 OFFSET $3",
         site_id, limit, offset,
     )
@@ -44,7 +44,7 @@ async def history(pool: asyncpg.Pool, site_id: str, limit: int, offset: int) -> 
 
 async def run_of_account(pool: asyncpg.Pool, run_id: str, account_id: str) -> dict[str, Any] | None:
     row = await pool.fetchrow(
-        f"SELECT {_RUN_FIELDS} FROM run_view WHERE run_id = $1 AND account_id = $2", run_id, account_id
+        f"SELECT {RUN_FIELDS} FROM run_view WHERE run_id = $1 AND account_id = $2", run_id, account_id
     )
     return dict(row) if row else None
 

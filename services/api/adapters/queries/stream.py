@@ -6,11 +6,10 @@ from typing import Any
 
 import asyncpg
 
-_SNAPSHOT_FIELDS = (
-    "run_id, site_id, trigger_type, status, current_stage, started_at, paused_at,"
-    " resumed_at, cancelled_at, completed_at, total_credits_used, error_message, pause_reason,"
-    " stage_results, processing"
-)
+from services.api.adapters.queries.runs import RUN_FIELDS
+
+# A stream's run event is the run as GET runs/{id} shows it, plus what it is working on.
+_SNAPSHOT_FIELDS = f"{RUN_FIELDS}, processing"
 
 
 async def head(pool: asyncpg.Pool, site_id: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import ConfigDict, Field, create_model, field_validator

@@ -20,7 +20,7 @@ import openai
 from pydantic import BaseModel, ValidationError
 
 from shared.infra.settings import Settings
-from shared.stages import ATTEMPTS_PER_CALL, REASK_TOKENS, stage_named
+from shared.stages import ATTEMPTS_PER_CALL, stage_named
 
 from ...application.ai_port import (
     AIError,
