@@ -31,14 +31,14 @@ async def test_a_returned_item_stays_busy_until_its_whole_group_is_recorded() ->
     window.returned(fast)
     assert window.in_flight == 1
     assert window.busy() == {"a", "b"}  # "a" is back but not recorded: still pending in the store
-    assert window.take_done() == []
+    assert window.finished() == []
     window.abandon()
     [abandoned] = window.take_all()
     assert abandoned.outcome.processed == 1 and abandoned.outcome.credits == 2
     assert window.busy() == set()
 
 
-async def test_finished_groups_are_taken_together_and_only_once() -> None:
+async def test_finished_groups_stay_open_until_closed_once_recorded() -> None:
     window = Window()
     for name in ("g1", "g2"):
         window.open(name, [[{"id": f"{name}-x"}, {"id": f"{name}-y"}]])
@@ -46,7 +46,16 @@ async def test_finished_groups_are_taken_together_and_only_once() -> None:
         window.add(task, name)
         await asyncio.wait([task])
         window.returned(task)
-    done = window.take_done()
+    done = window.finished()
     assert [g.batch_id for g in done] == ["g1", "g2"]
     assert [g.outcome.processed for g in done] == [2, 2]
-    assert window.take_done() == [] and window.busy() == set()
+    # Until recorded, their items are still pending in the store, and a cancel must settle them.
+    assert window.busy() == {"g1-x", "g1-y", "g2-x", "g2-y"}
+    assert [g.batch_id for g in window.take_all()] == ["g1", "g2"]
+    window.open("g3", [[{"id": "z"}]])
+    task = asyncio.create_task(_returns(1, 1))
+    window.add(task, "g3")
+    await asyncio.wait([task])
+    window.returned(task)
+    window.close(window.finished())
+    assert window.finished() == [] and window.busy() == set() and window.take_all() == []

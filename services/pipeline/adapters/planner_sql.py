@@ -6,7 +6,9 @@ executed by the store in the transaction that records the run's events.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from services.pipeline.adapters.event_store import RunStore
@@ -86,6 +88,30 @@ class PgPlanner(PgPlannerWrites):
 
     def __init__(self, store: RunStore) -> None:
         self.store = store
+        self._shared = threading.local()  # the cursor of the thread's ``reading()`` block
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """The reads of this thread inside the block share one transaction: one connection
+        from the pool, one BEGIN and one COMMIT for all of them."""
+        if getattr(self._shared, "cursor", None) is not None:
+            yield
+            return
+        with self.store.cursor() as cur:
+            self._shared.cursor = cur
+            try:
+                yield
+            finally:
+                self._shared.cursor = None
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        shared = getattr(self._shared, "cursor", None)
+        if shared is not None:
+            yield shared
+            return
+        with self.store.cursor() as cur:
+            yield cur
 
     def count_pending(self, site_id: str, run_id: str, stage: int) -> int:
         row = self._one(_COUNT_PENDING, {"site_id": site_id, "run_id": run_id, "stage": stage})
@@ -126,12 +152,12 @@ class PgPlanner(PgPlannerWrites):
                 cur.execute(statement, params)
 
     def _one(self, statement: str, params: Any) -> dict[str, Any] | None:
-        with self.store.cursor() as cur:
+        with self._cursor() as cur:
             cur.execute(statement, params)
             row = cur.fetchone()
         return dict(row) if row else None
 
     def _all(self, statement: str, params: Any) -> list[Item]:
-        with self.store.cursor() as cur:
+        with self._cursor() as cur:
             cur.execute(statement, params)
             return [dict(row) for row in cur.fetchall()]

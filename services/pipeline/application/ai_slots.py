@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from services.pipeline.application.ports import AccountSlots
 
@@ -19,11 +20,44 @@ LEASE_SECONDS = 15.0
 RENEW_SECONDS = 2.0
 
 
-def capped(ask: Callable[..., Awaitable[Any]], gate: asyncio.Semaphore) -> Callable[..., Awaitable[Any]]:
-    """The AI call, waiting first for one of the process's slots."""
+class RunGate:
+    """The run's own cap on calls in flight: the slots its lease grants, which may change
+    while calls wait. Items admitted beyond it wait here, so a slot that frees up starts the
+    next call at once, without a trip to the database."""
+
+    def __init__(self) -> None:
+        self.limit = 0
+        self.active = 0
+        self._changed = asyncio.Condition()
+
+    async def resize(self, limit: int) -> None:
+        if limit != self.limit:
+            async with self._changed:
+                self.limit = limit
+                self._changed.notify_all()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.active < self.limit)
+            self.active += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self.active -= 1
+                self._changed.notify()
+
+
+def capped(ask: Callable[..., Awaitable[Any]], gate: asyncio.Semaphore,
+           run_gate: RunGate | None = None) -> Callable[..., Awaitable[Any]]:
+    """The AI call, waiting first for one of the run's slots, then one of the process's."""
 
     async def call(*args: Any) -> Any:
-        async with gate:
+        if run_gate is None:
+            async with gate:
+                return await ask(*args)
+        async with run_gate.slot(), gate:
             return await ask(*args)
 
     return call

@@ -8,6 +8,7 @@ batch's outputs, its debit and its events commit together or not at all.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
@@ -42,6 +43,9 @@ class RunStore(Protocol):
 
 
 class PlannerReads(Protocol):
+    def reading(self) -> AbstractContextManager[None]:
+        """A block whose reads (on this thread) share one transaction."""
+
     def count_pending(self, site_id: str, run_id: str, stage: int) -> int: ...
 
     def load_batch(self, site_id: str, run_id: str, stage: int, limit: int,

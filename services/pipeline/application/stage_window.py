@@ -70,11 +70,13 @@ class Window:
         for task in [t for t in self.tasks if t.done() and not t.cancelled() and t.exception() is None]:
             self.returned(task)
 
-    def take_done(self) -> list[Group]:
-        done = [g for g in self.groups.values() if g.done]
-        for group in done:
-            del self.groups[group.batch_id]
-        return done
+    def finished(self) -> list[Group]:
+        """Groups whose units all returned, still open until ``close``d once recorded."""
+        return [g for g in self.groups.values() if g.done]
+
+    def close(self, groups: list[Group]) -> None:
+        for group in groups:
+            self.groups.pop(group.batch_id, None)
 
     def take_all(self) -> list[Group]:
         """Every open group, finished or not: what a cancel must still account for."""

@@ -1,0 +1,130 @@
+"""One step of a stage's flow, done in one thread hop: record the groups whose calls all
+returned, admit the next items, and, once nothing is left, complete the stage.
+
+Reads (the next items, what the run may still spend) share one transaction; the writes
+share another: the finished groups' outputs, debits and events, ``BatchStarted`` for the
+admitted items and, at the end, ``StageCompleted``. Two transactions per step, however many
+items it records and admits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Collection
+
+from services.pipeline.application.batch_bound import batch_bound
+from services.pipeline.application.held_runs import HeldRuns
+from services.pipeline.application.ports import Item, Planner, SideWrite
+from services.pipeline.application.stage_window import Group
+from services.pipeline.application.stage_work import BatchOutcome
+from services.pipeline.domain.errors import InsufficientCredits, InvalidTransition
+from services.pipeline.domain.run import AutomationRun
+
+
+@dataclass
+class Step:
+    """What a step is asked to do."""
+
+    finished: list[Group]  # to record
+    want: int = 0  # items to admit at most
+    skip: Collection[str] = ()  # items not recorded yet, finished or not: still pending
+    preloaded: list[Item] | None = None  # items loaded already (a batch after its delay)
+    drained: bool = False  # an earlier load found fewer items than it asked for
+    may_complete: bool = False  # nothing else in flight, no stop: the stage completes once drained
+    batch_id: str = ""
+    checks_credits: bool = True  # the stage makes AI calls
+
+
+@dataclass
+class StepResult:
+    admitted: list[Item] = field(default_factory=list)
+    drained: bool = False  # fewer items were pending than asked for: none will follow
+    short: bool = False  # the balance can't cover the admitted items' calls, or the recorded ones
+    refused: bool = False  # the run no longer runs: nothing admitted
+    completed: bool = False
+    unrecorded: list[Group] = field(default_factory=list)  # outputs rolled back: to be charged still
+
+
+class StageSteps:
+    def __init__(self, planner: Planner, runs: HeldRuns, clock: Callable[[], datetime]) -> None:
+        self.planner = planner
+        self.runs = runs
+        self.clock = clock
+
+    def take(self, run: AutomationRun, stage: int, step: Step) -> StepResult:
+        result = StepResult()
+        items = step.preloaded if step.preloaded is not None else []
+        if step.want and step.preloaded is None:
+            with self.planner.reading():
+                items = self.planner.load_batch(run.site_id, run.run_id, stage, step.want, step.skip)
+                if items and step.checks_credits and not self._affordable(run, stage, items, len(step.skip)):
+                    items, result.short = [], True
+            result.drained = len(items) < step.want and not result.short
+        elif items and step.checks_credits and not self._affordable(run, stage, items, len(step.skip)):
+            items, result.short = [], True
+        completing = step.may_complete and not items and not result.short and (result.drained or step.drained)
+        if not (step.finished or items or completing):
+            return result
+        try:
+            self._write(run.run_id, stage, step, items, completing, result)
+        except InsufficientCredits:
+            # The outputs are rolled back with the events; the calls were made, so they are charged.
+            result.admitted, result.completed, result.short = [], False, True
+            result.unrecorded = step.finished
+        return result
+
+    def _write(self, run_id: str, stage: int, step: Step, items: list[Item], completing: bool,
+               result: StepResult) -> None:
+        now = self.clock()
+        listed = [{"id": i["id"], "title": str(i.get("title", ""))} for i in items]
+
+        def mutate(r: AutomationRun) -> None:
+            result.admitted, result.completed, result.refused = [], False, False  # a retried attempt
+            for group in step.finished:
+                record_group(r, stage, group, now)
+            try:
+                if items:
+                    r.start_batch(stage, listed, step.batch_id, now)
+                    result.admitted = items
+                elif completing:
+                    r.complete_stage(stage, now)
+                    result.completed = True
+            except InvalidTransition:
+                # Paused or ended meanwhile: the finished groups are recorded all the same.
+                result.refused = True
+
+        def writes(r: AutomationRun) -> list[SideWrite]:
+            return [w for g in step.finished for w in group_writes(self.planner, r, stage, g)]
+
+        self.runs.commit(run_id, mutate, writes)
+
+    def _affordable(self, run: AutomationRun, stage: int, items: list[Item], unrecorded: int) -> bool:
+        """Whether what the run may still spend covers the most these items can cost, together
+        with the items not recorded yet (charged only once recorded), bounded at the same rate."""
+        with self.planner.reading():
+            available = self.planner.available_credits(run.account_id, run.run_id)
+            bound = batch_bound(self.planner, run.site_id, stage, items)
+        return available >= -(-bound * (len(items) + unrecorded) // len(items))
+
+
+def record_group(run: AutomationRun, stage: int, group: Group, now: datetime) -> None:
+    outcome: BatchOutcome = group.outcome
+    run.process_batch(
+        batch_id=group.batch_id, stage=stage, processed=outcome.processed, failures=outcome.failures,
+        outputs_created=outcome.outputs_created, credits=outcome.credits, now=now,
+        ready_for_review=outcome.ready_for_review,
+    )
+
+
+def group_writes(planner: Planner, run: AutomationRun, stage: int, group: Group) -> list[SideWrite]:
+    writes = list(group.outcome.writes)
+    if group.outcome.credits:
+        # Keyed by the batch: the same batch can never be debited twice.
+        writes.append(planner.debit(run.account_id, run.run_id, stage, group.outcome.credits,
+                                    batch_key(run.run_id, group.batch_id)))
+    return writes
+
+
+def batch_key(run_id: str, batch_id: str) -> str:
+    return f"{run_id}:batch:{batch_id}"
