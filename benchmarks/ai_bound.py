@@ -4,8 +4,10 @@ time its calls need at ``ai_concurrency`` 1, 4 and 16?
 ideal = ⌈calls ÷ concurrency⌉ × 200 ms per AI stage (calls × 200 ms ÷ concurrency when the
 calls fill whole waves; fewer calls than the concurrency still take one call's time), and
 the sum of those for the whole run. Stage 1 makes one call per batch of
-``stage_1_batch_size`` keywords, the other AI stages one call per item; stages 3 and 7 make
-none and count only in the whole run's wall time. Wall times are the read model's
+``stage_1_batch_size`` keywords, one at a time by its own rule (each batch's clustering
+merges into the clusters of the batches before it, docs/ARCHITECTURE.md), so its ideal is
+calls × 200 ms at any concurrency; the other AI stages make one call per item; stages 3 and 7
+make none and count only in the whole run's wall time. Wall times are the read model's
 ``started_at``/``completed_at`` of each stage and of the run.
 """
 
@@ -49,7 +51,7 @@ def stage_ratios(run: dict[str, Any], config: dict[str, Any], concurrency: int) 
         if calls == 0:
             continue
         wall = seconds(result["completed_at"]) - seconds(result["started_at"])
-        ideal = _ideal(calls, concurrency)
+        ideal = _ideal(calls, 1 if BY_NUMBER[stage].per_batch else concurrency)
         ratios[stage] = {"calls": calls, "wall_s": round(wall, 3), "ideal_s": ideal, "ratio": round(wall / ideal, 2)}
     return ratios
 

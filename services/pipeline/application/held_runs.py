@@ -9,6 +9,7 @@ the attempt is made again on the run read afresh: optimistic concurrency, as bef
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Callable
 from uuid import UUID
@@ -60,6 +61,12 @@ class HeldRuns:
 
         # A conflict that outlasts the retries goes to the supervisor, which tries again later.
         retry_on_conflict(attempt)
+
+    def latest(self, run_id: str) -> AutomationRun:
+        """The run as held (a copy: it may not be mutated), else as stored."""
+        with self._lock:
+            held = self._runs.get(run_id)
+        return copy.deepcopy(held) if held is not None else self._store.get(UUID(run_id))
 
     def forget(self, run_id: str) -> None:
         with self._lock:

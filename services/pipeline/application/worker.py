@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any, Callable
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from eventsourcing.persistence import IntegrityError
 
@@ -51,7 +51,9 @@ class RunWorker:
         refused = 0
         try:
             while not stop.requested:
-                run = await asyncio.to_thread(self.store.get, UUID(run_id))
+                # As this worker saved it last: a pause or cancel recorded since then fails the
+                # next commit, which then reads the run afresh.
+                run = await asyncio.to_thread(self.runs.latest, run_id)
                 if run.status != "running":
                     return
                 try:
