@@ -2,9 +2,11 @@ import asyncio
 import csv
 import json
 import os
+import hashlib
 import struct
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -14,9 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import services.demo
+import services.pipeline.adapters.ai.offline as offline_module
 from services.pipeline.adapters.ai import build_ai_provider
+from services.pipeline.adapters.ai.keyword_similarity import SimilarityIndex
 from services.pipeline.adapters.ai.offline import OfflineAI
 from services.pipeline.adapters.ai.prose import word_count
+from services.pipeline.adapters.ai.text_features import features
 from services.pipeline.application.ai_port import (
     ArticleBrief,
     ArticleInput,
@@ -152,6 +157,30 @@ def test_clustering_is_deterministic_across_hash_seeds():
     assert len(outputs) == 1 and json.loads(outputs.pop())
 
 
+def test_clustering_leaves_the_remembered_features_of_a_phrase_as_they_were():
+    # Features are cached across calls; splitting a compound in one call must not leak.
+    alone = dict(features("pourover").stems)
+    index = SimilarityIndex(["pour over", "pourover"])
+    assert {"pour", "over"} <= index.features[1].stems.keys()
+    assert dict(features("pourover").stems) == alone and "pour" not in alone
+
+
+async def test_a_clustering_call_over_many_phrases_runs_off_the_event_loop(monkeypatch):
+    threads: list[int] = []
+
+    def recording(keywords, existing):
+        threads.append(threading.get_ident())
+        return real(keywords, existing)
+
+    real = offline_module.cluster_keywords
+    monkeypatch.setattr(offline_module, "cluster_keywords", recording)
+    texts = [k.keyword for k in sample_keywords()]
+    many = [ExistingCluster(f"c{n}", texts[n], tuple(texts[n : n + 8])) for n in range(40)]
+    await OfflineAI().cluster_keywords(kws("moka pot"), [])
+    await OfflineAI().cluster_keywords(kws("moka pot"), many)
+    assert threads[0] == threading.get_ident() != threads[1]
+
+
 async def test_new_keywords_are_filed_into_existing_clusters_where_they_fit():
     moka = ("moka pot", "how to use a moka pot", "best moka pot")
     kettle = ("gooseneck kettle", "gooseneck kettle 1l")
@@ -232,6 +261,27 @@ async def test_generated_image_is_a_valid_png():
     again = (await OfflineAI().generate_image("a moka pot on a stove")).value.png
     other = (await OfflineAI().generate_image("cold brew in a jar")).value.png
     assert again == png and other != png
+
+
+def png_pixels(png: bytes) -> bytes:
+    pos, idat = 8, b""
+    while pos < len(png):
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        if png[pos + 4 : pos + 8] == b"IDAT":
+            idat += png[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    return zlib.decompress(idat)
+
+
+async def test_the_picture_for_a_prompt_never_changes():
+    # Pinned on the pixels, not the file bytes, which follow the zlib build in use.
+    pictures = {
+        "a moka pot on a stove": "1f64b72a29968c0c167d4c27688d897550de4dba3ff26a47a58b2bce15578ad9",
+        "cold brew in a jar": "4e1232381069add76713bf2745106b01c1078bfc71b13269de73dad9524a7019",
+    }
+    for prompt, digest in pictures.items():
+        png = (await OfflineAI().generate_image(prompt)).value.png
+        assert hashlib.sha256(png_pixels(png)).hexdigest() == digest, prompt
 
 
 async def test_usage_is_about_four_tokens_per_three_words():

@@ -35,7 +35,7 @@ def head_terms(docs: list[int], index: SimilarityIndex) -> list[str]:
     """Stems ranked by how much of the cluster they carry (weight summed over members)."""
     score: Counter[str] = Counter()
     for d in docs:
-        for s, w in index.vectors[d].items():
+        for s, w in index.vector(d).items():
             if s in index.features[d].surface:  # skip joined compounds, they have no spelling
                 score[s] += w
     return [s for s, _ in sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
+from types import MappingProxyType
 
 from .text_features import KeywordFeatures, features, jaccard
 
@@ -24,7 +26,8 @@ class SimilarityIndex:
         self._doc_freq = Counter(s for f in self.features for s in f.stems)
         n = max(len(texts), 1)
         self.idf = {s: math.log(1.0 + n / c) for s, c in self._doc_freq.items()}
-        self.vectors = [self._unit_vector(f) for f in self.features]
+        # Made on first use: most existing clusters' phrases are never compared in a call.
+        self._vectors: dict[int, dict[str, float]] = {}
         self._ubiquitous = max(10, UBIQUITOUS_SHARE * n)
         self._postings: dict[str, list[int]] = defaultdict(list)
         for doc, feats in enumerate(self.features):
@@ -35,13 +38,17 @@ class SimilarityIndex:
     def is_common(self, stem: str) -> bool:
         return self._doc_freq.get(stem, 0) > self._ubiquitous
 
-    def _unit_vector(self, feats: KeywordFeatures) -> dict[str, float]:
-        weights = {s: w * self.idf[s] for s, w in feats.stems.items()}
-        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
-        return {s: w / norm for s, w in weights.items()}
+    def vector(self, doc: int) -> dict[str, float]:
+        """The doc's IDF-weighted stems, scaled to unit length."""
+        vector = self._vectors.get(doc)
+        if vector is None:
+            weights = {s: w * self.idf[s] for s, w in self.features[doc].stems.items()}
+            norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+            vector = self._vectors[doc] = {s: w / norm for s, w in weights.items()}
+        return vector
 
     def similarity(self, a: int, b: int) -> float:
-        va, vb = self.vectors[a], self.vectors[b]
+        va, vb = self.vector(a), self.vector(b)
         if len(vb) < len(va):
             va, vb = vb, va
         cosine = sum(w * vb.get(s, 0.0) for s, w in va.items())
@@ -51,7 +58,7 @@ class SimilarityIndex:
     def candidates(self, doc: int) -> set[int]:
         """Documents sharing a telling stem with ``doc``; all others score near zero."""
         found: set[int] = set()
-        for s in self.vectors[doc]:
+        for s in self.features[doc].stems:
             found.update(self._postings.get(s, ()))
         found.discard(doc)
         return found
@@ -77,8 +84,15 @@ def _split_compounds(all_features: list[KeywordFeatures]) -> list[KeywordFeature
     parts: dict[str, tuple[str, str]] = {}
     for feats in all_features:
         parts.update(feats.compounds)
-    for feats in all_features:
-        for s in [s for s in feats.surface if s in parts]:
-            for part in parts[s]:
-                feats.stems.setdefault(part, 1.0)
-    return all_features
+    return [_with_parts(feats, parts) for feats in all_features]
+
+
+def _with_parts(feats: KeywordFeatures, parts: dict[str, tuple[str, str]]) -> KeywordFeatures:
+    joined = [s for s in feats.surface if s in parts]
+    if not joined:
+        return feats
+    stems = dict(feats.stems)  # a copy: the features are shared through their cache
+    for s in joined:
+        for part in parts[s]:
+            stems.setdefault(part, 1.0)
+    return replace(feats, stems=MappingProxyType(stems))

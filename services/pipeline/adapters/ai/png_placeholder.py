@@ -1,6 +1,10 @@
 """A small, valid PNG drawn from a seed: an honest stand-in for a generated image.
 
 Written with zlib and struct only, so the offline provider needs no imaging library.
+The picture is a diagonal gradient with lighter stripes and an accent-tinted circle.
+Colour depends only on the diagonal x + y, so the image is drawn as one RGB strip (and its
+accent-blended twin, for inside the circle), per channel and with ``bytes.translate``
+where it can be, and every scanline is a slice of the two: no per-pixel Python work.
 """
 
 from __future__ import annotations
@@ -9,9 +13,12 @@ import hashlib
 import math
 import struct
 import zlib
+from functools import lru_cache
 
 WIDTH, HEIGHT = 256, 144
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# (p * 7 + 255) // 8: each channel an eighth of the way to white, for the lighter stripes.
+_LIGHTER = bytes((p * 7 + 255) // 8 for p in range(256))
 
 
 def placeholder_png(seed: str, width: int = WIDTH, height: int = HEIGHT) -> bytes:
@@ -20,39 +27,59 @@ def placeholder_png(seed: str, width: int = WIDTH, height: int = HEIGHT) -> byte
     band = 8 + digest[9] % 24  # width of the diagonal stripes
     cx, cy = digest[10] % width, digest[11] % height
     radius_sq = (height // 4 + digest[12] % (height // 3)) ** 2
-    # Colour depends only on the diagonal x + y, so each scanline is a slice of one strip
-    # (and of its accent-blended twin inside the circle): no per-pixel Python loop.
-    diagonals = range(width + height - 1)
-    plain = [_diagonal_pixel(d, start, end, band, width + height) for d in diagonals]
-    strip = b"".join(bytes(p) for p in plain)
-    accented = b"".join(bytes((p + q) // 2 for p, q in zip(pixel, accent)) for pixel in plain)
-    rows = bytearray()
+    strip = _striped_strip(start, end, band, width + height)
+    accented = _blend(strip, accent)
+    scanlines = []
     for y in range(height):
-        row = bytearray(strip[3 * y: 3 * (y + width)])
+        left, right = 3 * y, 3 * (y + width)
         dy_sq = (y - cy) ** 2
         if dy_sq <= radius_sq:
             reach = math.isqrt(radius_sq - dy_sq)
-            x0, x1 = max(0, cx - reach), min(width - 1, cx + reach)
-            row[3 * x0: 3 * (x1 + 1)] = accented[3 * (y + x0): 3 * (y + x1 + 1)]
-        rows.append(0)  # filter type "None" for every scanline
-        rows.extend(row)
+            x0, x1 = 3 * (y + max(0, cx - reach)), 3 * (y + min(width - 1, cx + reach) + 1)
+            scanlines += (b"\x00", strip[left:x0], accented[x0:x1], strip[x1:right])
+        else:
+            scanlines += (b"\x00", strip[left:right])  # filter type "None" leads every scanline
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     return b"".join(
         (
             SIGNATURE,
             _chunk(b"IHDR", header),
-            _chunk(b"IDAT", zlib.compress(bytes(rows), 6)),
+            _chunk(b"IDAT", zlib.compress(b"".join(scanlines), 6)),
             _chunk(b"IEND", b""),
         )
     )
 
 
-def _diagonal_pixel(d: int, start: bytes, end: bytes, band: int, span: int) -> list[int]:
-    t = d / span
-    pixel = [round(a + (b - a) * t) for a, b in zip(start, end)]
-    if (d // band) % 2:
-        pixel = [(p * 7 + 255) // 8 for p in pixel]  # a lighter stripe
-    return pixel
+def _striped_strip(start: bytes, end: bytes, band: int, span: int) -> bytes:
+    """RGB of each diagonal 0 .. span - 2: a start-to-end gradient, every other band lighter."""
+    positions = _positions(span)
+    strip = bytearray(3 * len(positions))
+    for channel, (a, b) in enumerate(zip(start, end)):
+        # As floats up front: Python would convert the ints at every step, to the same value.
+        first, rise = float(a), float(b - a)
+        strip[channel::3] = bytes([round(first + rise * t) for t in positions])
+    lighter = strip.translate(_LIGHTER)
+    for offset in range(3 * band, len(strip), 6 * band):
+        strip[offset : offset + 3 * band] = lighter[offset : offset + 3 * band]
+    return bytes(strip)
+
+
+def _blend(strip: bytes, accent: bytes) -> bytes:
+    """The strip mixed half and half with the accent colour."""
+    blended = bytearray(len(strip))
+    for channel, colour in enumerate(accent):
+        blended[channel::3] = strip[channel::3].translate(_halfway_to(colour))
+    return bytes(blended)
+
+
+@lru_cache(maxsize=8)  # one per image size in use
+def _positions(span: int) -> tuple[float, ...]:
+    return tuple(d / span for d in range(span - 1))
+
+
+@lru_cache(maxsize=256)  # one per accent channel value: 64 KiB at most
+def _halfway_to(colour: int) -> bytes:
+    return bytes((p + colour) // 2 for p in range(256))
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:

@@ -8,8 +8,10 @@ search, not what about, and a light stemmer folds plurals and verb forms togethe
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
 
 STOPWORDS = frozenset(
     """a an and are as at be by can do does for from i in into is it its my of on or so
@@ -34,6 +36,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
 
+@lru_cache(maxsize=16384)  # a site's vocabulary; each entry is two short strings
 def stem(word: str) -> str:
     """A deliberately light stemmer: plurals, -ing and -ed, nothing that merges topics."""
     w = word.split("'")[0]
@@ -54,14 +57,21 @@ def stem(word: str) -> str:
 
 @dataclass(frozen=True)
 class KeywordFeatures:
-    """The stems of a keyword with their base weight, plus character trigrams."""
+    """The stems of a keyword with their base weight, plus character trigrams.
 
-    stems: dict[str, float]
+    Read-only throughout, because ``features`` hands the same instance to every caller.
+    """
+
+    stems: Mapping[str, float]
     trigrams: frozenset[str]
-    surface: dict[str, str]  # stem -> the word as written, for naming
-    compounds: dict[str, tuple[str, str]]  # joined stem -> the two stems it joins
+    surface: Mapping[str, str]  # stem -> the word as written, for naming
+    compounds: Mapping[str, tuple[str, str]]  # joined stem -> the two stems it joins
 
 
+# Every clustering call compares its keywords with the existing clusters' names and keywords
+# (up to 300 clusters of nine texts): remembering them spares recomputing those each call.
+# About 3 KB an entry, so 12 MB at most.
+@lru_cache(maxsize=4096)
 def features(text: str) -> KeywordFeatures:
     tokens = [w for w in words(text) if w not in STOPWORDS and not _YEAR.fullmatch(w)]
     stems: dict[str, float] = {}
@@ -78,7 +88,12 @@ def features(text: str) -> KeywordFeatures:
             joined = stem(left + right)
             compounds[joined] = (stem(left), stem(right))
             stems.setdefault(joined, 0.5)
-    return KeywordFeatures(stems, _trigrams(tokens), surface, compounds)
+    return KeywordFeatures(
+        MappingProxyType(stems),
+        _trigrams(tokens),
+        MappingProxyType(surface),
+        MappingProxyType(compounds),
+    )
 
 
 def template(text: str, is_common: Callable[[str], bool]) -> str | None:
@@ -108,4 +123,5 @@ def _trigrams(tokens: list[str]) -> frozenset[str]:
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
-    return len(a & b) / len(a | b)
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)  # the union's size, without building it
