@@ -26,7 +26,7 @@ try:
         with context.begin_transaction():
             context.run_migrations()
         # At every upgrade, even one with nothing to apply: an application role created after
-        # the revisions ran gets its rights too (0010_app_role_grants). Only the owner may.
+        # the revisions ran gets its rights too (0011_app_role_grants). Only the owner may.
         if connection.execute(text(
                 "SELECT has_function_privilege(to_regprocedure('grant_app_role()')::oid, 'EXECUTE')")).scalar():
             connection.execute(text("SELECT grant_app_role()"))

@@ -13,14 +13,14 @@ lock of the event store through MAINTAIN) except UPDATE, DELETE and TRUNCATE of 
 events and checkpoints, DELETE and TRUNCATE of the run heads, and any write to
 ``alembic_version``. A revision that adds an append-only table replaces the function.
 
-Revision ID: 0010_app_role_grants
-Revises: 0009_ai_concurrency
+Revision ID: 0011_app_role_grants
+Revises: 0010_keyword_cluster_index
 """
 
 from shared.infra.migrations import execute_sql
 
-revision = "0010_app_role_grants"
-down_revision = "0009_ai_concurrency"
+revision = "0011_app_role_grants"
+down_revision = "0010_keyword_cluster_index"
 branch_labels = None
 depends_on = None
 
