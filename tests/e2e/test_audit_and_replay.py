@@ -95,8 +95,9 @@ def test_as_of_shows_a_run_as_it_stood(audited: Stack, three_runs) -> None:
 
 def _tamper(stack: Stack, run_id: str, sql: str, *params: Any) -> None:
     """As an attacker with the owner's password could: the stored events are append-only
-    for every session that does not set what only the migrations set."""
-    with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
+    for every session that does not set what only the migrations set (and the services'
+    role may not rewrite them even then)."""
+    with psycopg.connect(stack.owner_url) as conn:
         conn.execute("SET LOCAL automation.schema_change = 'on'")
         conn.execute(sql, (*params,))
 

@@ -20,7 +20,7 @@ REFUSAL = "no space left for content (refused by the test)"
 def _refuse_content_of(stack: Stack, site_id: str) -> str:
     """A trigger that refuses this site's articles only; the stack's other tests go on."""
     name = f"refuse_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as conn:
+    with psycopg.connect(stack.owner_url, autocommit=True) as conn:
         conn.execute(f"""
             CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
@@ -32,7 +32,7 @@ def _refuse_content_of(stack: Stack, site_id: str) -> str:
 
 
 def _drop(stack: Stack, name: str) -> None:
-    with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as conn:
+    with psycopg.connect(stack.owner_url, autocommit=True) as conn:
         conn.execute(f"DROP TRIGGER {name} ON content")
         conn.execute(f"DROP FUNCTION {name}()")
 

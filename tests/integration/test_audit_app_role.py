@@ -1,7 +1,8 @@
-"""The services' own role: on a private PostgreSQL where an administrator created
-`automation_app`, the migrations (run as the owner) grant it what the event store and the
-relay need, and no way to rewrite stored events, not even by setting what the migrations
-set. The shared test server's role may not create roles, hence a server of our own."""
+"""The services' own role `automation_app`, made beside the owner by LocalPostgres (`make
+services`, the demo): the migrations (run as the owner) grant it what the event store and
+the relay need, and no way to rewrite stored events, not even by setting what the migrations
+set. Most of it on a server of our own, where roles can be made and dropped; the defaults
+are checked on the shared test server, on a scratch database."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urlparse
 
 import asyncpg
 import psycopg
@@ -20,22 +22,30 @@ from services.pipeline.adapters.audit_checkpoints import CheckpointWriter
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.outbox_relay import OutboxRelay
 from shared.infra.db import create_pool
-from shared.infra.local_postgres import LocalPostgres, Role
+from shared.infra.local_postgres import APP_ROLE, LocalPostgres, Role
 from shared.infra.migrate import upgrade
 from shared.infra.settings import Settings
 from tests.integration.test_audit_tampering import _record_run
-from tests.support.stack import ROOT, free_port
+from tests.support.stack import ROOT, SESSION, app_database_url, drop_database, free_port, migrated_database
 
 pytestmark = pytest.mark.integration
 OWNER = Role()
-APP = Role("automation_app", "app-secret", OWNER.database)
+APP = APP_ROLE
+REWRITES = [
+    "UPDATE automation_events SET state = state",
+    "DELETE FROM automation_events",
+    "TRUNCATE automation_events",
+    "UPDATE audit_checkpoints SET hash = hash",
+    "DELETE FROM audit_run_heads",
+    "UPDATE alembic_version SET version_num = version_num",
+    "CREATE TABLE intruder (n int)",
+]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[LocalPostgres]:
     local = LocalPostgres(Path(tmp_path_factory.mktemp("audit-role")) / "pg", free_port())
-    local.up(OWNER)
-    local.up(APP)  # the administrator's part: a login role (its database exists already)
+    local.up(OWNER)  # and the application's role beside it
     upgrade(local.url(OWNER))
     yield local
     local.down()
@@ -78,15 +88,61 @@ def test_the_app_role_records_relays_and_verifies(server: LocalPostgres) -> None
     assert upgraded.returncode == 0, upgraded.stderr
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE automation_events SET state = state",
-    "DELETE FROM automation_events",
-    "TRUNCATE automation_events",
-    "UPDATE audit_checkpoints SET hash = hash",
-    "DELETE FROM audit_run_heads",
-])
+@pytest.mark.parametrize("statement", REWRITES)
 def test_the_app_role_cannot_rewrite_even_with_the_migrations_setting(server: LocalPostgres, statement: str) -> None:
     with psycopg.connect(server.url(APP)) as conn:
         conn.execute("SET LOCAL automation.schema_change = 'on'")
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
             conn.execute(statement)
+
+
+def test_the_app_role_is_a_plain_login(server: LocalPostgres) -> None:
+    with psycopg.connect(server.url(APP)) as conn:
+        assert conn.execute("SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles"
+                            " WHERE rolname = current_user").fetchone() == (False, False, False)
+
+
+def test_a_role_made_after_the_migrations_gets_its_rights_at_the_next_upgrade(tmp_path: Path) -> None:
+    """An existing database: migrated while no application role existed, which the next
+    `make services` then makes; its `db upgrade`, with nothing left to apply, grants it."""
+    local = LocalPostgres(tmp_path / "pg", free_port())
+    try:
+        local.up(OWNER, app=None)
+        upgrade(local.url(OWNER))
+        local.up(OWNER)
+        with psycopg.connect(local.url(APP)) as conn:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SELECT count(*) FROM run_view")
+        upgraded = _cli({"DATABASE_URL": local.url(APP), "DATABASE_OWNER_URL": local.url(OWNER)}, "db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        with psycopg.connect(local.url(APP)) as conn:
+            for table in ("run_view", "dead_letters", "ai_slot_leases", "audit_run_heads"):  # 0001 to 0009
+                conn.execute(f"SELECT count(*) FROM {table}")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("DELETE FROM automation_events")
+    finally:
+        local.down()
+
+
+@pytest.fixture
+def scratch() -> Iterator[str]:
+    name = f"automation_test_approle_{SESSION}"
+    yield migrated_database(name)
+    drop_database(name)
+
+
+def test_the_defaults_connect_the_services_as_the_app_role_and_upgrades_as_the_owner(scratch: str) -> None:
+    """On the test server (`make services`' own, or DATABASE_URL's): the owner migrated the
+    scratch database, and DATABASE_URL's role, `automation_app` unless set otherwise, may not
+    rewrite its events."""
+    settings = Settings()
+    if urlparse(settings.database_url).username != APP.user:
+        pytest.skip("DATABASE_URL names another role than automation_app")
+    with psycopg.connect(scratch) as conn:
+        assert conn.execute("SELECT current_user").fetchone()[0] == urlparse(settings.migration_database_url).username
+    app_url = app_database_url(urlparse(scratch).path.lstrip("/"))
+    for statement in REWRITES:
+        with psycopg.connect(app_url) as conn:
+            assert conn.execute("SELECT current_user").fetchone()[0] == APP.user
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+                conn.execute(statement)

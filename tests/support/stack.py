@@ -17,7 +17,7 @@ import httpx
 import psycopg
 
 from shared.infra.migrate import upgrade
-from shared.infra.settings import LOCAL_DATABASE_URL, Settings
+from shared.infra.settings import Settings
 from shared.infra.topics import delete_topics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,18 @@ def free_port() -> int:
 
 
 def base_database_url() -> str:
-    return os.environ.get("DATABASE_URL", LOCAL_DATABASE_URL)
+    """The test server as the schema's owner, who makes, migrates and drops the scratch databases."""
+    return Settings().migration_database_url
+
+
+def app_database_url(name: str, app_server: str | None = None) -> str:
+    """Database ``name`` as the services' role: DATABASE_URL's (``automation_app`` by default),
+    or ``app_server``'s."""
+    return with_database(app_server or Settings().database_url, name)
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
 
 
 def fresh_database(name: str, server: str | None = None) -> str:
@@ -42,7 +53,7 @@ def fresh_database(name: str, server: str | None = None) -> str:
     base = server or base_database_url()
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunparse(urlparse(base)._replace(path=f"/{name}"))
+    return with_database(base, name)
 
 
 def migrated_database(name: str, server: str | None = None) -> str:
@@ -69,16 +80,20 @@ def drop_database(name: str, server: str | None = None, attempts: int = 20) -> N
 class Stack:
     """api + pipeline(s) + projector against one fresh database and a private topic prefix."""
 
-    def __init__(self, name: str, server: str | None = None, **env: str) -> None:
-        """``server``: the PostgreSQL to make the stack's database on, if not the shared one."""
+    def __init__(self, name: str, server: str | None = None, app_server: str | None = None, **env: str) -> None:
+        """``server``: the PostgreSQL to make the stack's database on as its owner, if not the
+        shared one; ``app_server``: that server as the services' role. The processes connect
+        as the services' role and know no other, as deployed; ``owner_url`` is the database as
+        its owner, for tests that play an attacker or break the schema."""
         self.name = name
         self.server = server
         # Per session too: teammates' test sessions share the server and must not drop each other's.
         self.database = f"automation_test_{name}_{SESSION}"
         self.port = free_port()
+        self.owner_url = migrated_database(self.database, server)
         self.env = {
             **os.environ,
-            "DATABASE_URL": migrated_database(self.database, server),
+            "DATABASE_URL": app_database_url(self.database, app_server),
             "KAFKA_TOPIC_PREFIX": f"test-{SESSION}-{name}.",
             "AUTOMATION_ADMIN_TOKEN": ADMIN_TOKEN,
             "API_HOST": "127.0.0.1",

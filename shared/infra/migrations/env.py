@@ -25,5 +25,10 @@ try:
         context.configure(connection=connection)
         with context.begin_transaction():
             context.run_migrations()
+        # At every upgrade, even one with nothing to apply: an application role created after
+        # the revisions ran gets its rights too (0011_app_role_grants). Only the owner may.
+        if connection.execute(text(
+                "SELECT has_function_privilege(to_regprocedure('grant_app_role()')::oid, 'EXECUTE')")).scalar():
+            connection.execute(text("SELECT grant_app_role()"))
 finally:
     engine.dispose()

@@ -17,8 +17,8 @@
   it), it is granted what the services need and no UPDATE, DELETE or TRUNCATE of the stored
   events or checkpoints, so services connecting as it (DATABASE_URL) can't rewrite them even
   by setting ``automation.schema_change``, while ``db upgrade`` runs as the owner
-  (DATABASE_OWNER_URL). A role created after this revision ran needs GRANT_APP_ROLE's
-  statements run by hand.
+  (DATABASE_OWNER_URL). A role created after this revision ran gets them from
+  0011_app_role_grants and every later upgrade.
 
 Revision ID: 0007_audit_heads_and_roles
 Revises: 0006_credits_fixed_work
