@@ -20,6 +20,18 @@ LEASE_SECONDS = 15.0
 RENEW_SECONDS = 2.0
 
 
+class Pace:
+    """A moving average of durations (None until the first)."""
+
+    WEIGHT = 0.2
+
+    def __init__(self) -> None:
+        self.seconds: float | None = None
+
+    def add(self, seconds: float) -> None:
+        self.seconds = seconds if self.seconds is None else self.seconds + self.WEIGHT * (seconds - self.seconds)
+
+
 class RunGate:
     """The run's own cap on calls in flight: the slots its lease grants, which may change
     while calls wait. Items admitted beyond it wait here, so a slot that frees up starts the
@@ -29,6 +41,7 @@ class RunGate:
         self.limit = 0
         self.active = 0
         self._changed = asyncio.Condition()
+        self.call_seconds = Pace()  # how long a call holds its slot
 
     async def resize(self, limit: int) -> None:
         if limit != self.limit:
@@ -41,9 +54,11 @@ class RunGate:
         async with self._changed:
             await self._changed.wait_for(lambda: self.active < self.limit)
             self.active += 1
+        started = time.monotonic()
         try:
             yield
         finally:
+            self.call_seconds.add(time.monotonic() - started)
             async with self._changed:
                 self.active -= 1
                 self._changed.notify()

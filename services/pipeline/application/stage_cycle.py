@@ -34,6 +34,7 @@ class Step:
     may_complete: bool = False  # nothing else in flight, no stop: the stage completes once drained
     batch_id: str = ""
     checks_credits: bool = True  # the stage makes AI calls
+    at_least: int = 0  # when the balance can't cover all the items asked for, try this many
 
 
 @dataclass
@@ -54,15 +55,15 @@ class StageSteps:
 
     def take(self, run: AutomationRun, stage: int, step: Step) -> StepResult:
         result = StepResult()
-        items = step.preloaded if step.preloaded is not None else []
+        loaded = step.preloaded if step.preloaded is not None else []
         if step.want and step.preloaded is None:
             with self.planner.reading():
-                items = self.planner.load_batch(run.site_id, run.run_id, stage, step.want, step.skip)
-                if items and step.checks_credits and not self._affordable(run, stage, items, len(step.skip)):
-                    items, result.short = [], True
-            result.drained = len(items) < step.want and not result.short
-        elif items and step.checks_credits and not self._affordable(run, stage, items, len(step.skip)):
-            items, result.short = [], True
+                loaded = self.planner.load_batch(run.site_id, run.run_id, stage, step.want, step.skip)
+                items = self._affordable(run, stage, step, loaded)
+            result.drained = len(loaded) < step.want
+        else:
+            items = self._affordable(run, stage, step, loaded)
+        result.short = bool(loaded) and not items
         completing = step.may_complete and not items and not result.short and (result.drained or step.drained)
         if not (step.finished or items or completing):
             return result
@@ -99,13 +100,19 @@ class StageSteps:
 
         self.runs.commit(run_id, mutate, writes)
 
-    def _affordable(self, run: AutomationRun, stage: int, items: list[Item], unrecorded: int) -> bool:
-        """Whether what the run may still spend covers the most these items can cost, together
-        with the items not recorded yet (charged only once recorded), bounded at the same rate."""
+    def _affordable(self, run: AutomationRun, stage: int, step: Step, items: list[Item]) -> list[Item]:
+        """The items the run can afford: all of them, else the first ``at_least``, else none.
+        Affordable: what the run may still spend covers the most they can cost, together with
+        the items not recorded yet (charged only once recorded), bounded at the same rate."""
+        if not items or not step.checks_credits:
+            return items
         with self.planner.reading():
             available = self.planner.available_credits(run.account_id, run.run_id)
-            bound = batch_bound(self.planner, run.site_id, stage, items)
-        return available >= -(-bound * (len(items) + unrecorded) // len(items))
+            for candidate in (items, items[:step.at_least]) if 0 < step.at_least < len(items) else (items,):
+                bound = batch_bound(self.planner, run.site_id, stage, candidate)
+                if available >= -(-bound * (len(candidate) + len(step.skip)) // len(candidate)):
+                    return candidate
+        return []
 
 
 def record_group(run: AutomationRun, stage: int, group: Group, now: datetime) -> None:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from typing import Any, Callable
 from uuid import uuid4
 
 from eventsourcing.persistence import IntegrityError
 
 from services.pipeline.application.ai_port import AIProvider
-from services.pipeline.application.ai_slots import RENEW_SECONDS, RunGate, RunSlots, capped
+from services.pipeline.application.ai_slots import RENEW_SECONDS, Pace, RunGate, RunSlots, capped
 from services.pipeline.application.commands import Clock, CommandHandlers, utcnow
 from services.pipeline.application.held_runs import HeldRuns
 from services.pipeline.application.ports import AccountSlots, Item, Planner, RunStore
@@ -33,6 +35,7 @@ __all__ = ["RunWorker", "StopFlag"]
 log = logging.getLogger(__name__)
 DEFAULT_AI_CONCURRENCY = 8  # runs admitted before ai_concurrency existed
 MAX_REFUSALS = 5  # consecutive refused writes before the run is given up as broken
+MAX_WINDOW = 128  # items of a run admitted and not yet recorded, at most
 
 
 class RunWorker:
@@ -172,6 +175,7 @@ class _StageFlow:
         # batches: batches go one at a time, each recorded before the next is loaded.
         self.lockstep = entry.stage.per_batch or run.config["within_stage_delay"] > 0
         self.gate = RunGate()
+        self.step_seconds = Pace()
         self.context = worker.context(run, entry, self.gate)
         self.tag = uuid4().hex[:12]  # this worker's batches: ``tag/batch``
         self.drained = self.short = self.refused = False
@@ -210,15 +214,22 @@ class _StageFlow:
 
     def _room(self, width: int) -> int:
         """How many items to admit now. A batch at a time, each recorded before the next is
-        loaded, in lockstep (clustering reads the clusters of the batch before). Otherwise up
-        to twice the run's slots, once at least one slot's worth has started: the calls keep
-        every slot busy from the queue, and admitting in groups of a slot's worth or more
-        keeps transactions few when calls are fast."""
-        in_window = self.window.in_flight
+        loaded, in lockstep (clustering reads the clusters of the batch before). Otherwise the
+        run's slots plus a queue (``lookahead``), refilled once a slot's worth of it has started."""
         if self.lockstep:
             return 0 if self.window.groups else self.size
-        room = 2 * width - in_window
+        room = width + self._lookahead(width) - self.window.in_flight
         return room if room >= width else 0
+
+    def _lookahead(self, width: int) -> int:
+        """Items waiting for a slot: enough to keep every slot busy while a step (one hop to
+        the database) admits the next ones, at the pace the calls are returning; at least a
+        slot's worth, so that slots never wait for a step. Fast calls thus come in big groups,
+        few transactions for many items; slow ones in groups of about the run's slots."""
+        call, step = self.gate.call_seconds.seconds, self.step_seconds.seconds
+        if not width or call is None or step is None:
+            return width
+        return max(width, min(MAX_WINDOW - width, math.ceil(width * step / max(call, 1e-4))))
 
     async def _next_after_delay(self, room: int, skip: set[str]) -> list[Item] | None:
         """The next batch, loaded before the pause between batches (none: the stage is drained
@@ -239,10 +250,13 @@ class _StageFlow:
         # Unrecorded items, finished or not, are still pending: never loaded again.
         step = Step(finished, want=room, skip=self.window.busy(), preloaded=preloaded, drained=self.drained,
                     may_complete=not halted and not self.stop.requested and not self.window.in_flight,
-                    batch_id=f"{self.tag}/{uuid4().hex}", checks_credits=self.entry.ai_method is not None)
+                    batch_id=f"{self.tag}/{uuid4().hex}", checks_credits=self.entry.ai_method is not None,
+                    at_least=self.gate.limit)
         if preloaded is not None and len(preloaded) < room:
             step.drained = True
+        started = time.monotonic()
         result = await asyncio.to_thread(self.worker.steps.take, self.run_, self.entry.number, step)
+        self.step_seconds.add(time.monotonic() - started)
         self.window.close(finished)
         self.drained = self.drained or result.drained or step.drained
         self.short = self.short or result.short
