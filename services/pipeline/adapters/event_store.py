@@ -81,13 +81,6 @@ class RunStore(Application):
         return self.repository.get(aggregate_id)
 
     @contextmanager
-    def reader(self) -> Iterator[Any]:
-        """A cursor outside any transaction: each read is one round trip, with no BEGIN or
-        ROLLBACK around it (the pool's connections are in autocommit)."""
-        with self.recorder.datastore.cursor() as curs:  # type: ignore[attr-defined]
-            yield curs
-
-    @contextmanager
     def cursor(self, *, commit: bool = False) -> Iterator[Any]:
         """A cursor on the store's own connection pool, for the pipeline's plain tables."""
         datastore = self.recorder.datastore  # type: ignore[attr-defined]

@@ -1,8 +1,7 @@
 """The planner port on PostgreSQL (psycopg, sync): the tables the stages read and write.
 
-Reads run on a cursor of the event store's pool, each on its own (no transaction around
-them). Writes are returned as side-writes, executed by the store in the transaction that
-records the run's events.
+Reads run on a cursor of the event store's pool. Writes are returned as side-writes,
+executed by the store in the transaction that records the run's events.
 """
 
 from __future__ import annotations
@@ -93,11 +92,12 @@ class PgPlanner(PgPlannerWrites):
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        """The reads of this thread inside the block share one connection from the pool."""
+        """The reads of this thread inside the block share one transaction: one connection
+        from the pool, one BEGIN and one ROLLBACK for all of them."""
         if getattr(self._shared, "cursor", None) is not None:
             yield
             return
-        with self.store.reader() as cur:
+        with self.store.cursor() as cur:
             self._shared.cursor = cur
             try:
                 yield
@@ -110,7 +110,7 @@ class PgPlanner(PgPlannerWrites):
         if shared is not None:
             yield shared
             return
-        with self.store.reader() as cur:
+        with self.store.cursor() as cur:
             yield cur
 
     def count_pending(self, site_id: str, run_id: str, stage: int) -> int:
