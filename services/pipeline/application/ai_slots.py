@@ -79,9 +79,12 @@ def capped(ask: Callable[..., Awaitable[Any]], gate: asyncio.Semaphore,
 
 
 class RunSlots:
-    """A run's lease of its account's slots: ``width()`` is how many calls it may keep in flight."""
+    """A run's lease of its account's slots: ``width()`` is how many calls it may keep in flight.
 
-    def __init__(self, slots: AccountSlots, account_id: str, holder: str, wanted: int) -> None:
+    One lease per run, kept from stage to stage (each stage says how many slots it wants) and
+    given back when the run's worker stops or waits between stages."""
+
+    def __init__(self, slots: AccountSlots, account_id: str, holder: str, wanted: int = 0) -> None:
         self._slots = slots
         self._account_id = account_id
         self._holder = holder
@@ -93,11 +96,18 @@ class RunSlots:
     def renew_in(self) -> float:
         return max(0.0, self._renewed_at + RENEW_SECONDS - time.monotonic())
 
+    def want(self, wanted: int) -> None:
+        if wanted != self._wanted:
+            self._wanted, self._renewed_at = wanted, float("-inf")  # asked again at the next width()
+
+    def renew(self) -> None:
+        """Lease now, blocking: for a thread that goes to the database anyway."""
+        self._granted = self._slots.lease(self._account_id, self._holder, self._wanted, LEASE_SECONDS)
+        self._renewed_at = time.monotonic()
+
     async def width(self) -> int:
         if self.renew_in <= 0:
-            self._granted = await asyncio.to_thread(
-                self._slots.lease, self._account_id, self._holder, self._wanted, LEASE_SECONDS)
-            self._renewed_at = time.monotonic()
+            await asyncio.to_thread(self.renew)
         return self._granted
 
     async def release(self) -> None:

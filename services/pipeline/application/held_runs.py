@@ -62,11 +62,15 @@ class HeldRuns:
         # A conflict that outlasts the retries goes to the supervisor, which tries again later.
         retry_on_conflict(attempt)
 
-    def latest(self, run_id: str) -> AutomationRun:
-        """The run as held (a copy: it may not be mutated), else as stored."""
+    def held(self, run_id: str) -> AutomationRun | None:
+        """A copy of the run as held (to read, not to mutate), if it is."""
         with self._lock:
             held = self._runs.get(run_id)
-        return copy.deepcopy(held) if held is not None else self._store.get(UUID(run_id))
+        return copy.deepcopy(held) if held is not None else None
+
+    def latest(self, run_id: str) -> AutomationRun:
+        """The run as held, else as stored."""
+        return self.held(run_id) or self._store.get(UUID(run_id))
 
     def forget(self, run_id: str) -> None:
         with self._lock:

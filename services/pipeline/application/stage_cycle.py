@@ -9,7 +9,7 @@ items it records and admits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable, Collection
 
@@ -35,6 +35,9 @@ class Step:
     batch_id: str = ""
     checks_credits: bool = True  # the stage makes AI calls
     at_least: int = 0  # when the balance can't cover all the items asked for, try this many
+    # Record the finished groups in a transaction of their own before loading: the next batch's
+    # bound then counts what they created (clustering sends the clusters made so far).
+    record_first: bool = False
 
 
 @dataclass
@@ -55,6 +58,12 @@ class StageSteps:
 
     def take(self, run: AutomationRun, stage: int, step: Step) -> StepResult:
         result = StepResult()
+        if step.record_first and step.finished and step.want:
+            self._save(run.run_id, stage, replace(step, want=0, may_complete=False), [], False, result)
+            if result.short or result.refused:
+                return result
+            recorded = {i for g in step.finished for i in g.item_ids}
+            step = replace(step, finished=[], skip=[i for i in step.skip if i not in recorded])
         loaded = step.preloaded if step.preloaded is not None else []
         if step.want and step.preloaded is None:
             with self.planner.reading():
@@ -65,15 +74,18 @@ class StageSteps:
             items = self._affordable(run, stage, step, loaded)
         result.short = bool(loaded) and not items
         completing = step.may_complete and not items and not result.short and (result.drained or step.drained)
-        if not (step.finished or items or completing):
-            return result
+        if step.finished or items or completing:
+            self._save(run.run_id, stage, step, items, completing, result)
+        return result
+
+    def _save(self, run_id: str, stage: int, step: Step, items: list[Item], completing: bool,
+              result: StepResult) -> None:
         try:
-            self._write(run.run_id, stage, step, items, completing, result)
+            self._write(run_id, stage, step, items, completing, result)
         except InsufficientCredits:
             # The outputs are rolled back with the events; the calls were made, so they are charged.
             result.admitted, result.completed, result.short = [], False, True
             result.unrecorded = step.finished
-        return result
 
     def _write(self, run_id: str, stage: int, step: Step, items: list[Item], completing: bool,
                result: StepResult) -> None:

@@ -52,15 +52,17 @@ class RunWorker:
 
     async def execute(self, run_id: str, stop: StopFlag) -> None:
         refused = 0
+        slots: RunSlots | None = None
         try:
             while not stop.requested:
                 # As this worker saved it last: a pause or cancel recorded since then fails the
                 # next commit, which then reads the run afresh.
-                run = await asyncio.to_thread(self.runs.latest, run_id)
+                run = self.runs.held(run_id) or await asyncio.to_thread(self.runs.latest, run_id)
                 if run.status != "running":
                     return
+                slots = slots or RunSlots(self.slots, run.account_id, run.run_id)
                 try:
-                    if not await self._advance(run, stop):
+                    if not await self._advance(run, stop, slots):
                         return
                     refused = 0
                 except InvalidTransition:
@@ -72,18 +74,22 @@ class RunWorker:
                     await stop.sleep(0.05 * refused)
         finally:
             self.runs.forget(run_id)
+            if slots is not None:
+                await asyncio.shield(slots.release())
 
-    async def _advance(self, run: AutomationRun, stop: StopFlag) -> bool:
+    async def _advance(self, run: AutomationRun, stop: StopFlag, slots: RunSlots) -> bool:
         """One step: finish the run, or carry its current stage through. False once stopped."""
         stage = run.current_stage
         if stage == LAST_STAGE and run.stage_results.get(str(stage), {}).get("completed_at"):
             await self._commit(run.run_id, lambda r: r.complete(self.clock()))
             return False
-        if str(stage) not in run.stage_results and stage > 1:
-            await stop.sleep(run.config["between_stage_delay"])
+        delay = run.config["between_stage_delay"]
+        if str(stage) not in run.stage_results and stage > 1 and delay > 0:
+            await slots.release()  # no calls while it waits: the account's other runs may use them
+            await stop.sleep(delay)
             if stop.requested:
                 return False
-        return await self._run_stage(run, stage, stop)
+        return await self._run_stage(run, stage, stop, slots)
 
     async def fail(self, run_id: str, error: Exception) -> None:
         message = f"{type(error).__name__}: {error}"[:500]
@@ -92,26 +98,27 @@ class RunWorker:
         except InvalidTransition:
             pass  # it had ended already
 
-    async def _run_stage(self, run: AutomationRun, stage: int, stop: StopFlag) -> bool:
+    async def _run_stage(self, run: AutomationRun, stage: int, stop: StopFlag, slots: RunSlots) -> bool:
         """Returns True when the stage completed, False when the run stopped in it."""
+        entry = STAGE_WORK[stage]
+        if entry.ai_method:
+            slots.want(1 if entry.stage.per_batch else int(run.config.get("ai_concurrency", DEFAULT_AI_CONCURRENCY)))
+
         def begin() -> None:
             total = self.planner.count_pending(run.site_id, run.run_id, stage)
             self.runs.commit(run.run_id, lambda r: r.start_stage(stage, total, self.clock()))
+            if entry.ai_method:
+                slots.renew()
 
         await asyncio.to_thread(begin)
-        entry = STAGE_WORK[stage]
-        wanted = 1 if entry.stage.per_batch else int(run.config.get("ai_concurrency", DEFAULT_AI_CONCURRENCY))
-        slots = RunSlots(self.slots, run.account_id, run.run_id, wanted) if entry.ai_method else None
         window = Window()
         try:
-            return await _StageFlow(self, run, entry, stop, window, slots).run()
+            return await _StageFlow(self, run, entry, stop, window, slots if entry.ai_method else None).run()
         except asyncio.CancelledError:
             await self._settle_abandoned(run, stage, window)
             raise
         finally:
             window.abandon()
-            if slots is not None:
-                await asyncio.shield(slots.release())
 
     async def _settle_abandoned(self, run: AutomationRun, stage: int, window: Window) -> None:
         """On a cancel: the calls that did return are recorded (or at least charged), once."""
@@ -173,7 +180,8 @@ class _StageFlow:
         self.size = entry.stage.batch_size(run.config)
         # One call per batch (clustering merges into what came before) or a delay between
         # batches: batches go one at a time, each recorded before the next is loaded.
-        self.lockstep = entry.stage.per_batch or run.config["within_stage_delay"] > 0
+        self.paced = run.config["within_stage_delay"] > 0  # a pause between batches
+        self.lockstep = entry.stage.per_batch or self.paced
         self.gate = RunGate()
         self.step_seconds = Pace()
         self.context = worker.context(run, entry, self.gate)
@@ -191,7 +199,7 @@ class _StageFlow:
             finished = window.finished()
             if room > 0 or finished or (self.drained and not window.in_flight and not halted):
                 preloaded = None
-                if room > 0 and self.lockstep and self.announced:
+                if room > 0 and self.paced and self.announced:
                     preloaded = await self._next_after_delay(room, window.busy())
                     if preloaded is None:
                         continue  # stopped during the delay
@@ -217,7 +225,10 @@ class _StageFlow:
         loaded, in lockstep (clustering reads the clusters of the batch before). Otherwise the
         run's slots plus a queue (``lookahead``), refilled once a slot's worth of it has started."""
         if self.lockstep:
-            return 0 if self.window.groups else self.size
+            groups = self.window.groups.values()
+            if any(not g.done for g in groups) or (groups and self.paced):
+                return 0  # its pause comes after the batch before is recorded, not before
+            return self.size
         room = width + self._lookahead(width) - self.window.in_flight
         return room if room >= width else 0
 
@@ -251,7 +262,7 @@ class _StageFlow:
         step = Step(finished, want=room, skip=self.window.busy(), preloaded=preloaded, drained=self.drained,
                     may_complete=not halted and not self.stop.requested and not self.window.in_flight,
                     batch_id=f"{self.tag}/{uuid4().hex}", checks_credits=self.entry.ai_method is not None,
-                    at_least=self.gate.limit)
+                    at_least=self.gate.limit, record_first=self.lockstep)
         if preloaded is not None and len(preloaded) < room:
             step.drained = True
         started = time.monotonic()
