@@ -10,6 +10,7 @@ AI call of the process passes.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -18,6 +19,20 @@ from services.pipeline.application.ports import AccountSlots
 
 LEASE_SECONDS = 15.0
 RENEW_SECONDS = 2.0
+
+
+MAX_WINDOW = 128  # items of a run admitted and not yet recorded, at most
+
+
+def queue_length(width: int, step_seconds: float | None, call_seconds: float | None) -> int:
+    """Items to keep waiting for a run's ``width`` slots: enough to keep every slot busy while
+    a step (one hop to the database) admits the next ones, at the pace calls return; at least
+    a slot's worth, so that slots never wait for a step. Fast calls thus come in big groups,
+    few transactions for many items; slow ones in groups of about the run's slots. Before
+    both paces are known: a slot's worth."""
+    if not width or call_seconds is None or step_seconds is None:
+        return width
+    return max(width, min(MAX_WINDOW - width, math.ceil(width * step_seconds / max(call_seconds, 1e-4))))
 
 
 class Pace:

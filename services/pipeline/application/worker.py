@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from typing import Any, Callable
 from uuid import uuid4
@@ -18,7 +17,7 @@ from uuid import uuid4
 from eventsourcing.persistence import IntegrityError
 
 from services.pipeline.application.ai_port import AIProvider
-from services.pipeline.application.ai_slots import RENEW_SECONDS, Pace, RunGate, RunSlots, capped
+from services.pipeline.application.ai_slots import RENEW_SECONDS, Pace, RunGate, RunSlots, capped, queue_length
 from services.pipeline.application.commands import Clock, CommandHandlers, utcnow
 from services.pipeline.application.held_runs import HeldRuns
 from services.pipeline.application.ports import AccountSlots, Item, Planner, RunStore
@@ -35,7 +34,6 @@ __all__ = ["RunWorker", "StopFlag"]
 log = logging.getLogger(__name__)
 DEFAULT_AI_CONCURRENCY = 8  # runs admitted before ai_concurrency existed
 MAX_REFUSALS = 5  # consecutive refused writes before the run is given up as broken
-MAX_WINDOW = 128  # items of a run admitted and not yet recorded, at most
 
 
 class RunWorker:
@@ -233,14 +231,7 @@ class _StageFlow:
         return room if room >= width else 0
 
     def _lookahead(self, width: int) -> int:
-        """Items waiting for a slot: enough to keep every slot busy while a step (one hop to
-        the database) admits the next ones, at the pace the calls are returning; at least a
-        slot's worth, so that slots never wait for a step. Fast calls thus come in big groups,
-        few transactions for many items; slow ones in groups of about the run's slots."""
-        call, step = self.gate.call_seconds.seconds, self.step_seconds.seconds
-        if not width or call is None or step is None:
-            return width
-        return max(width, min(MAX_WINDOW - width, math.ceil(width * step / max(call, 1e-4))))
+        return queue_length(width, self.step_seconds.seconds, self.gate.call_seconds.seconds)
 
     async def _next_after_delay(self, room: int, skip: set[str]) -> list[Item] | None:
         """The next batch, loaded before the pause between batches (none: the stage is drained
