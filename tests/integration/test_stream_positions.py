@@ -78,3 +78,17 @@ async def test_positions_follow_commit_order_and_the_notify_follows_the_commit(d
         assert await _positions(pool, late[0]["run_id"]) == [3, 4]
     finally:
         await listener.close()
+
+
+async def test_two_runs_of_one_site_in_one_batch_take_consecutive_positions_in_batch_order(database) -> None:
+    _, pool = database
+    one, two = _events("s1", 3), _events("s1", 2)
+    async with pool.acquire() as conn:
+        assert await project(conn, one[:1] + two + one[1:]) == 5
+    assert await _positions(pool, one[0]["run_id"]) == [1, 2, 3]
+    assert await _positions(pool, two[0]["run_id"]) == [4, 5]
+    stored = await pool.fetch("SELECT event_id, type, occurred_at, data, hash, prev_hash FROM run_events"
+                              " WHERE run_id = $1 ORDER BY sequence", one[0]["run_id"])
+    assert [(r["event_id"], r["type"], r["occurred_at"].isoformat().replace("+00:00", "Z"), r["data"], r["hash"],
+             r["prev_hash"]) for r in stored] == [
+        (e["event_id"], e["type"], e["occurred_at"], e["data"], e["hash"], e["prev_hash"]) for e in one]

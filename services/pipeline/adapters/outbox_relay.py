@@ -21,6 +21,7 @@ from typing import Any, Awaitable, Callable
 
 import asyncpg
 from aiokafka.errors import KafkaError
+from eventsourcing.persistence import Notification
 
 from services.pipeline.adapters.audit_checkpoints import CheckpointWriter
 from services.pipeline.adapters.event_store import RunStore
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 RELAY_LOCK_KEY = 7_241_002
 RELAY_NAME = "kafka"
 BATCH = 500
+# The recorder's own select_notifications, read on the leader's connection: no worker thread
+# and no second pool on a path the relay takes for every few events.
+_NOTIFICATIONS = ("SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
+                  " WHERE notification_id > $1 ORDER BY notification_id LIMIT $2")
 Publish = Callable[[dict[str, Any], str], Awaitable[Any]]  # (envelope, key) -> ack future
 
 
@@ -49,6 +54,7 @@ class OutboxRelay:
         self._alarmed = False
         self._owners: dict[str, tuple[str, str]] = {}
         self._wake = asyncio.Event()
+        self._select = _NOTIFICATIONS.format(store.recorder.events_table_name)  # type: ignore[attr-defined]
 
     def wake(self, *_: Any) -> None:
         self._wake.set()
@@ -80,9 +86,10 @@ class OutboxRelay:
         # Cleared before reading, not after: a NOTIFY that lands during the read must wake
         # the next wait, or its events would sit until the wait's timeout.
         self._wake.clear()
-        notifications = await asyncio.to_thread(
-            self.store.recorder.select_notifications, position, BATCH, inclusive_of_start=False
-        )
+        notifications = [
+            Notification(id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3], state=row[4])
+            for row in await leader.fetch(self._select, position, BATCH)
+        ]
         if not notifications:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=0.2)

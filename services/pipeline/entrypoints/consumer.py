@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from services.pipeline.adapters.audit_checkpoints import CheckpointWriter
 from services.pipeline.adapters.metrics_probes import PipelineProbes
 from services.pipeline.adapters.outbox_relay import OutboxRelay
+from services.pipeline.adapters.partitioner import KeyHashCachingPartitioner
 from services.pipeline.adapters.partitions import partition_of
 from services.pipeline.bootstrap import PipelineParts, build
 from shared.events.commands import parse_command
@@ -88,6 +89,7 @@ async def _keep_relaying(relay: OutboxRelay) -> None:
 
 def create_app(settings: Settings) -> FastStream:
     broker = KafkaBroker(settings.kafka_bootstrap_servers, enable_idempotence=True, logger=log,
+                         partitioner=KeyHashCachingPartitioner(),  # the relay's events: one hash a site
                          middlewares=broker_middlewares(settings, "pipeline"))
     holder: dict[str, Any] = {}
     tasks: list[asyncio.Task[None]] = []

@@ -1,10 +1,13 @@
 """The read models in PostgreSQL (asyncpg): run_view, run_events, run_log_lines.
 
-The projector and the replay both write through ``project``.
+The projector and the replay both write through ``project``. A batch costs few round trips
+whatever its size: one read of every run's view, then one statement per run that writes the
+view, its events, snapshots, log lines, stream positions and the NOTIFY together.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -44,49 +47,43 @@ class PgReadModels:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def view(self, run_id: str) -> tuple[dict[str, Any] | None, int]:
-        row = await self.conn.fetchrow("SELECT * FROM run_view WHERE run_id = $1 FOR UPDATE", run_id)
-        return (_row_to_view(row), row["last_sequence"]) if row else (None, 0)
+    async def views(self, run_ids: list[str]) -> dict[str, tuple[dict[str, Any], int]]:
+        rows = await self.conn.fetch("SELECT * FROM run_view WHERE run_id = ANY($1::text[]) FOR UPDATE", run_ids)
+        return {row["run_id"]: (_row_to_view(row), row["last_sequence"]) for row in rows}
 
     async def save(self, view: dict[str, Any], events: list[dict[str, Any]], lines: list[str],
                    snapshots: list[tuple[int, dict[str, Any]]]) -> None:
-        await _save_view(self.conn, view, events[-1]["sequence"])
-        await self.conn.executemany(_INSERT_SNAPSHOT, [(view["run_id"], sequence, snapshot)
-                                                       for sequence, snapshot in snapshots])
-        await self.conn.executemany(_INSERT_EVENT, [_event_row(e) for e in events])
-        site_id = view["site_id"]
-        first = await claim_positions(self.conn, site_id, len(lines))
-        await self.conn.executemany(_INSERT_LINE, [(e["run_id"], e["sequence"], line, site_id, first + i)
-                                                   for i, (e, line) in enumerate(zip(events, lines))])
-        await notify(self.conn, site_id)
+        view_values = [_parse_time(view[c]) if c in _TIME_COLUMNS else view[c] for c in _VIEW_COLUMNS]
+        await self.conn.execute(
+            _SAVE,
+            *view_values, events[-1]["sequence"],
+            [sequence for sequence, _ in snapshots], [json.dumps(snapshot) for _, snapshot in snapshots],
+            [e["sequence"] for e in events], [e["event_id"] for e in events], [e["type"] for e in events],
+            [_parse_time(e["occurred_at"]) for e in events], [json.dumps(e["data"]) for e in events],
+            [e["hash"] for e in events], [e["prev_hash"] for e in events],
+            lines,
+        )
 
 
-_INSERT_EVENT = (
-    "INSERT INTO run_events (run_id, sequence, event_id, type, occurred_at, data, hash, prev_hash)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+# $1-$16 the view's columns, $17 its last sequence, $18-$19 the snapshots, $20-$26 the events,
+# $27 their log lines. Data-modifying CTEs each run once, whether or not the final SELECT reads them.
+assert len(_VIEW_COLUMNS) == 16 and _VIEW_COLUMNS[:2] == ("run_id", "site_id")
+_SAVE = (
+    f"WITH view AS (INSERT INTO run_view ({', '.join(_VIEW_COLUMNS)}, last_sequence)"
+    f" VALUES ({', '.join(f'${i}' for i in range(1, 18))})"
+    f" ON CONFLICT (run_id) DO UPDATE SET"
+    f" {', '.join(f'{c} = EXCLUDED.{c}' for c in (*_VIEW_COLUMNS[1:], 'last_sequence'))}),"
+    " snapshots AS (INSERT INTO run_view_snapshots (run_id, sequence, view)"
+    " SELECT $1, s.sequence, s.view::jsonb FROM unnest($18::bigint[], $19::text[]) AS s(sequence, view)"
+    " ON CONFLICT (run_id, sequence) DO NOTHING),"
+    " events AS (INSERT INTO run_events (run_id, sequence, event_id, type, occurred_at, data, hash, prev_hash)"
+    " SELECT $1, e.sequence, e.event_id, e.type, e.occurred_at, e.data::jsonb, e.hash, e.prev_hash"
+    " FROM unnest($20::int[], $21::text[], $22::text[], $23::timestamptz[], $24::text[], $25::text[], $26::text[])"
+    " AS e(sequence, event_id, type, occurred_at, data, hash, prev_hash)),"
+    f" claimed AS ({claim_positions('$2', 'cardinality($27::text[])')}),"
+    # The claim returns the last position: the lines take the ones up to it, in their order.
+    " lines AS (INSERT INTO run_log_lines (run_id, sequence, line_no, line, site_id, stream_position)"
+    " SELECT $1, l.sequence, 0, l.line, $2, claimed.position - cardinality($27::text[]) + l.n"
+    " FROM unnest($20::int[], $27::text[]) WITH ORDINALITY AS l(sequence, line, n), claimed)"
+    f" {notify('$2')}"
 )
-_INSERT_SNAPSHOT = (
-    "INSERT INTO run_view_snapshots (run_id, sequence, view) VALUES ($1, $2, $3)"
-    " ON CONFLICT (run_id, sequence) DO NOTHING"
-)
-_INSERT_LINE = (
-    "INSERT INTO run_log_lines (run_id, sequence, line_no, line, site_id, stream_position)"
-    " VALUES ($1, $2, 0, $3, $4, $5)"
-)
-
-
-def _event_row(event: dict[str, Any]) -> tuple[Any, ...]:
-    return (event["run_id"], event["sequence"], event["event_id"], event["type"],
-            _parse_time(event["occurred_at"]), event["data"], event["hash"], event["prev_hash"])
-
-
-async def _save_view(conn: asyncpg.Connection, view: dict[str, Any], sequence: int) -> None:
-    values = [_parse_time(view[c]) if c in _TIME_COLUMNS else view[c] for c in _VIEW_COLUMNS]
-    columns = ", ".join((*_VIEW_COLUMNS, "last_sequence"))
-    placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 2))
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_VIEW_COLUMNS[1:], "last_sequence"))
-    await conn.execute(
-        f"INSERT INTO run_view ({columns}) VALUES ({placeholders})"
-        f" ON CONFLICT (run_id) DO UPDATE SET {updates}",
-        *values, sequence,
-    )

@@ -15,9 +15,9 @@ Event = dict[str, Any]
 
 
 class ReadModels(Protocol):
-    async def view(self, run_id: str) -> tuple[View | None, int]:
-        """The run's view (None before RunStarted) and the last sequence it reflects,
-        held against other writers until the transaction ends."""
+    async def views(self, run_ids: list[str]) -> dict[str, tuple[View, int]]:
+        """Each run's view and the last sequence it reflects (a run before its RunStarted has
+        none), held against other writers until the transaction ends."""
 
     async def save(self, view: View, events: list[Event], lines: list[str],
                    snapshots: list[tuple[int, View]]) -> None:
@@ -27,7 +27,7 @@ class ReadModels(Protocol):
 
 async def apply(models: ReadModels, events: list[Event],
                 unfit: list[tuple[Event, str]] | None = None) -> int:
-    """Returns how many events were new. Each run's view is read once and written once.
+    """Returns how many events were new. The views are read together, each written once.
 
     A run whose new events can't be folded (one before its RunStarted, or data of the wrong
     shape) is left as it was, and its events are added to ``unfit`` with the reason: they
@@ -36,8 +36,9 @@ async def apply(models: ReadModels, events: list[Event],
     for event in events:
         by_run.setdefault(event["run_id"], []).append(event)
     applied = 0
+    views = await models.views(list(by_run))
     for run_id, run_events in by_run.items():
-        view, last = await models.view(run_id)
+        view, last = views.get(run_id, (None, 0))
         fresh = next_in_line(last, run_events)
         if not fresh:
             continue
