@@ -220,13 +220,18 @@ class _StageFlow:
 
     def _room(self, width: int) -> int:
         """How many items to admit now. A batch at a time, each recorded before the next is
-        loaded, in lockstep (clustering reads the clusters of the batch before). Otherwise the
-        run's slots plus a queue (``lookahead``), refilled once a slot's worth of it has started."""
+        loaded, in lockstep (clustering reads the clusters of the batch before); without AI
+        calls, a batch once the one before returned. Otherwise the run's slots plus a queue
+        (``lookahead``), refilled once a slot's worth of it has started."""
         if self.lockstep:
             groups = self.window.groups.values()
             if any(not g.done for g in groups) or (groups and self.paced):
                 return 0  # its pause comes after the batch before is recorded, not before
             return self.size
+        if self.slots is None:
+            # No AI calls: a batch is one unit of work (one task, however many items), done at
+            # once; the window's count of units in flight is not a count of items here.
+            return 0 if self.window.in_flight else self.size
         room = width + self._lookahead(width) - self.window.in_flight
         return room if room >= width else 0
 
