@@ -225,3 +225,51 @@ async def test_a_call_that_fails_still_frees_its_slot_and_counts_its_time(monkey
     async with asyncio.timeout(5):
         async with gate.slot():
             assert gate.active == 1
+
+
+# --- RunSlots: one lease per run ---------------------------------------------------------
+
+
+class Ceiling:
+    """An account's slots, granting at most ``ceiling`` to anyone and noting each lease."""
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self.leases: list[tuple[str, int]] = []
+
+    def lease(self, account_id: str, holder: str, wanted: int, ttl_seconds: float) -> int:
+        self.leases.append((holder, wanted))
+        return min(wanted, self.ceiling)
+
+
+async def test_a_run_leases_once_per_renewal_period_and_again_when_it_wants_another_number(monkeypatch) -> None:
+    now = [50.0]
+    monkeypatch.setattr(ai_slots, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    account = Ceiling(ceiling=6)
+    slots = ai_slots.RunSlots(account, "acc", "run-1")
+    slots.want(8)
+    assert await slots.width() == 6
+    assert await slots.width() == 6 and account.leases == [("run-1", 8)]  # within the period: no trip
+    now[0] += ai_slots.RENEW_SECONDS
+    assert await slots.width() == 6 and account.leases == [("run-1", 8)] * 2
+    slots.want(1)  # the next stage clusters: one slot, asked for at once
+    assert await slots.width() == 1 and account.leases[-1] == ("run-1", 1)
+    slots.want(1)
+    assert await slots.width() == 1 and len(account.leases) == 3
+
+
+async def test_a_blocking_renewal_counts_as_the_periods_lease_and_a_release_gives_the_slots_back(monkeypatch) -> None:
+    now = [0.0]
+    monkeypatch.setattr(ai_slots, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    account = Ceiling(ceiling=16)
+    slots = ai_slots.RunSlots(account, "acc", "run-1")
+    await slots.release()
+    assert account.leases == []  # nothing held, nothing to give back
+    slots.want(4)
+    slots.renew()
+    assert slots.renew_in == ai_slots.RENEW_SECONDS
+    assert await slots.width() == 4 and account.leases == [("run-1", 4)]
+    await slots.release()
+    assert account.leases[-1] == ("run-1", 0)
+    assert slots.renew_in == 0  # the next width() leases again
+    assert await slots.width() == 4 and account.leases[-1] == ("run-1", 4)
