@@ -293,3 +293,26 @@ def test_the_fallback_counts_the_items_still_in_flight_at_the_same_rate(database
     _set_available(database, account, run_id, 2 * slots_worth)
     result = steps.take(runs.held(run_id), 2, _step(at_least=4, skip=in_flight))
     assert [i["id"] for i in result.admitted] == [i["id"] for i in loaded[:4]] and not result.short
+
+
+def test_items_the_balance_left_out_are_still_to_come_even_when_fewer_were_pending_than_asked_for(
+        database, stage_2) -> None:
+    """Twelve pending, sixteen asked for, four affordable: eight remain, so the stage is not drained
+    (a drained stage completes once its calls in flight return, leaving the eight undone)."""
+    store, planner, runs, steps, account, site, run_id, loaded = stage_2
+    _set_available(database, account, run_id, batch_bound(planner, site, 2, loaded[:4]))
+
+    result = steps.take(runs.held(run_id), 2, Step([], want=16, may_complete=True, batch_id="w/g1", at_least=4))
+
+    assert len(result.admitted) == 4 and not result.short
+    assert not result.drained
+    assert planner.count_pending(site, run_id, 2) == 12  # the four admitted are pending until recorded
+
+
+def test_all_that_was_pending_admitted_drains_the_stage(database, stage_2) -> None:
+    store, planner, runs, steps, account, site, run_id, loaded = stage_2
+    _set_available(database, account, run_id, batch_bound(planner, site, 2, loaded))
+
+    result = steps.take(runs.held(run_id), 2, Step([], want=16, may_complete=True, batch_id="w/g1", at_least=4))
+
+    assert len(result.admitted) == 12 and result.drained and not result.completed

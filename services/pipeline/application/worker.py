@@ -259,13 +259,11 @@ class _StageFlow:
                     may_complete=not halted and not self.stop.requested and not self.window.in_flight,
                     batch_id=f"{self.tag}/{uuid4().hex}", checks_credits=self.entry.ai_method is not None,
                     at_least=self.gate.limit, record_first=self.lockstep)
-        if preloaded is not None and len(preloaded) < room:
-            step.drained = True
         started = time.monotonic()
         result = await asyncio.to_thread(self.worker.steps.take, self.run_, self.entry.number, step)
         self.step_seconds.add(time.monotonic() - started)
         self.window.close(finished)
-        self.drained = self.drained or result.drained or step.drained
+        self.drained = self.drained or result.drained
         self.short = self.short or result.short
         self.refused = self.refused or result.refused
         if result.unrecorded:
