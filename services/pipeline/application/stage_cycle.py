@@ -30,7 +30,7 @@ class Step:
     want: int = 0  # items to admit at most
     skip: Collection[str] = ()  # items not recorded yet, finished or not: still pending
     preloaded: list[Item] | None = None  # items loaded already (a batch after its delay)
-    drained: bool = False  # an earlier load found fewer items than it asked for
+    drained: bool = False  # an earlier step found the stage drained
     may_complete: bool = False  # nothing else in flight, no stop: the stage completes once drained
     batch_id: str = ""
     checks_credits: bool = True  # the stage makes AI calls
@@ -43,7 +43,7 @@ class Step:
 @dataclass
 class StepResult:
     admitted: list[Item] = field(default_factory=list)
-    drained: bool = False  # fewer items were pending than asked for: none will follow
+    drained: bool = False  # fewer items were pending than asked for, all admitted: none will follow
     short: bool = False  # the balance can't cover the admitted items' calls, or the recorded ones
     refused: bool = False  # the run no longer runs: nothing admitted
     completed: bool = False
@@ -69,9 +69,11 @@ class StageSteps:
             with self.planner.reading():
                 loaded = self.planner.load_batch(run.site_id, run.run_id, stage, step.want, step.skip)
                 items = self._affordable(run, stage, step, loaded)
-            result.drained = len(loaded) < step.want
         else:
             items = self._affordable(run, stage, step, loaded)
+        # Fewer were pending than asked for, and all of them admitted: none will follow. Those
+        # the balance left out are still pending.
+        result.drained = len(loaded) < step.want and len(items) == len(loaded)
         result.short = bool(loaded) and not items
         completing = step.may_complete and not items and not result.short and (result.drained or step.drained)
         if step.finished or items or completing:

@@ -220,13 +220,18 @@ class _StageFlow:
 
     def _room(self, width: int) -> int:
         """How many items to admit now. A batch at a time, each recorded before the next is
-        loaded, in lockstep (clustering reads the clusters of the batch before). Otherwise the
-        run's slots plus a queue (``lookahead``), refilled once a slot's worth of it has started."""
+        loaded, in lockstep (clustering reads the clusters of the batch before); without AI
+        calls, a batch once the one before returned. Otherwise the run's slots plus a queue
+        (``lookahead``), refilled once a slot's worth of it has started."""
         if self.lockstep:
             groups = self.window.groups.values()
             if any(not g.done for g in groups) or (groups and self.paced):
                 return 0  # its pause comes after the batch before is recorded, not before
             return self.size
+        if self.slots is None:
+            # No AI calls: a batch is one unit of work (one task, however many items), done at
+            # once; the window's count of units in flight is not a count of items here.
+            return 0 if self.window.in_flight else self.size
         room = width + self._lookahead(width) - self.window.in_flight
         return room if room >= width else 0
 
@@ -254,13 +259,11 @@ class _StageFlow:
                     may_complete=not halted and not self.stop.requested and not self.window.in_flight,
                     batch_id=f"{self.tag}/{uuid4().hex}", checks_credits=self.entry.ai_method is not None,
                     at_least=self.gate.limit, record_first=self.lockstep)
-        if preloaded is not None and len(preloaded) < room:
-            step.drained = True
         started = time.monotonic()
         result = await asyncio.to_thread(self.worker.steps.take, self.run_, self.entry.number, step)
         self.step_seconds.add(time.monotonic() - started)
         self.window.close(finished)
-        self.drained = self.drained or result.drained or step.drained
+        self.drained = self.drained or result.drained
         self.short = self.short or result.short
         self.refused = self.refused or result.refused
         if result.unrecorded:
