@@ -76,7 +76,8 @@ class RunGate:
             self.call_seconds.add(time.monotonic() - started)
             async with self._changed:
                 self.active -= 1
-                self._changed.notify()
+                # All: a single waiter woken could be cancelled meanwhile and the wake-up lost.
+                self._changed.notify_all()
 
 
 def capped(ask: Callable[..., Awaitable[Any]], gate: asyncio.Semaphore,

@@ -258,7 +258,8 @@ class _StageFlow:
         step = Step(finished, want=room, skip=self.window.busy(), preloaded=preloaded, drained=self.drained,
                     may_complete=not halted and not self.stop.requested and not self.window.in_flight,
                     batch_id=f"{self.tag}/{uuid4().hex}", checks_credits=self.entry.ai_method is not None,
-                    at_least=self.gate.limit, record_first=self.lockstep)
+                    # A batch in lockstep is a call's (or a pause's) worth: whole or not at all.
+                    at_least=0 if self.lockstep else self.gate.limit, record_first=self.lockstep)
         started = time.monotonic()
         result = await asyncio.to_thread(self.worker.steps.take, self.run_, self.entry.number, step)
         self.step_seconds.add(time.monotonic() - started)
