@@ -1,15 +1,21 @@
 """A run's slots and their queue: how many items wait for them (``queue_length``), the pace
-of calls (``Pace``), and the gate that keeps a run's calls in flight within its slots."""
+of calls (``Pace``), and the gate that keeps a run's calls in flight within its slots and
+starts none once the run stopped."""
 
 from __future__ import annotations
 
 import asyncio
 import types
+from dataclasses import replace
 
 import pytest
 
+from services.pipeline.adapters.planner_writes import PgPlannerWrites
 from services.pipeline.application import ai_slots
-from services.pipeline.application.ai_slots import MAX_WINDOW, Pace, RunGate, queue_length
+from services.pipeline.application.ai_slots import (
+    MAX_WINDOW, CallNotStarted, Pace, RunGate, capped, queue_length,
+)
+from services.pipeline.application.stage_work import STAGE_WORK, StageContext
 
 pytestmark = pytest.mark.unit
 
@@ -273,3 +279,59 @@ async def test_a_blocking_renewal_counts_as_the_periods_lease_and_a_release_give
     assert account.leases[-1] == ("run-1", 0)
     assert slots.renew_in == 0  # the next width() leases again
     assert await slots.width() == 4 and account.leases[-1] == ("run-1", 4)
+
+
+async def test_a_call_waiting_for_a_slot_never_starts_once_the_run_stopped() -> None:
+    stop = {"requested": False}
+    gate = RunGate(lambda: stop["requested"])
+    await gate.resize(1)
+    started: list[int] = []
+    answer = asyncio.Event()
+
+    async def ask(n: int) -> int:
+        started.append(n)
+        await answer.wait()
+        return n
+
+    call = capped(ask, asyncio.Semaphore(10), gate)
+    first, second = asyncio.create_task(call(1)), asyncio.create_task(call(2))
+    while started != [1]:
+        await asyncio.sleep(0)
+    stop["requested"] = True  # a pause lands while call 2 waits for the slot call 1 holds
+    answer.set()
+    assert await first == 1  # the call in flight finishes
+    with pytest.raises(CallNotStarted):
+        await second
+    assert started == [1] and gate.active == 0
+
+
+async def test_a_stop_wakes_calls_waiting_with_no_slot_at_all() -> None:
+    stop = {"requested": False}
+    gate = RunGate(lambda: stop["requested"])  # limit 0: the lease granted nothing
+    waiting = asyncio.create_task(capped(_never_called, asyncio.Semaphore(1), gate)())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    stop["requested"] = True
+    await gate.wake()
+    with pytest.raises(CallNotStarted):
+        await asyncio.wait_for(waiting, timeout=5)
+
+
+async def _never_called() -> None:
+    raise AssertionError("the call started")
+
+
+async def test_an_item_whose_call_never_started_stays_pending() -> None:
+    async def not_started(*_: object) -> None:
+        raise CallNotStarted
+
+    ctx = StageContext("run", "site", 4, PgPlannerWrites(), not_started, _no_clusters)
+    outcome = await STAGE_WORK[4].work(ctx, [{"id": "task-1", "title": "t", "description": "d", "keywords": []}])
+    assert (outcome.processed, outcome.failures, outcome.writes, outcome.credits) == (0, [], [], 0)
+    clustering = await STAGE_WORK[1].work(
+        replace(ctx, stage=1), [{"id": "kw-1", "title": "k", "keyword": "k", "volume": 1, "intent": None}])
+    assert (clustering.processed, clustering.failures, clustering.writes) == (0, [], [])
+
+
+async def _no_clusters() -> list:
+    return []

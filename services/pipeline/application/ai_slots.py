@@ -47,12 +47,18 @@ class Pace:
         self.seconds = seconds if self.seconds is None else self.seconds + self.WEIGHT * (seconds - self.seconds)
 
 
+class CallNotStarted(Exception):
+    """The run stopped (a pause, a cancel, a lost partition) while the call waited for a slot:
+    it was never made, and its item stays pending."""
+
+
 class RunGate:
     """The run's own cap on calls in flight: the slots its lease grants, which may change
     while calls wait. Items admitted beyond it wait here, so a slot that frees up starts the
-    next call at once, without a trip to the database."""
+    next call at once, without a trip to the database; once the run stops, none starts."""
 
-    def __init__(self) -> None:
+    def __init__(self, stopped: Callable[[], bool] = lambda: False) -> None:
+        self.stopped = stopped
         self.limit = 0
         self.active = 0
         self._changed = asyncio.Condition()
@@ -64,10 +70,17 @@ class RunGate:
                 self.limit = limit
                 self._changed.notify_all()
 
+    async def wake(self) -> None:
+        """Let the waiting calls look again: the run may have stopped."""
+        async with self._changed:
+            self._changed.notify_all()
+
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         async with self._changed:
-            await self._changed.wait_for(lambda: self.active < self.limit)
+            await self._changed.wait_for(lambda: self.stopped() or self.active < self.limit)
+            if self.stopped():
+                raise CallNotStarted
             self.active += 1
         started = time.monotonic()
         try:
@@ -89,6 +102,8 @@ def capped(ask: Callable[..., Awaitable[Any]], gate: asyncio.Semaphore,
             async with gate:
                 return await ask(*args)
         async with run_gate.slot(), gate:
+            if run_gate.stopped():  # checked once both waits are over: no call after a stop
+                raise CallNotStarted
             return await ask(*args)
 
     return call

@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable
 from services.pipeline.application.ai_port import (
     AIError, ArticleBrief, ArticleInput, ClusterInput, ExistingCluster, KeywordInput,
 )
+from services.pipeline.application.ai_slots import CallNotStarted
 from services.pipeline.application.ports import Item, PlannerWrites, SideWrite
 from shared.credits import credits_for_images, credits_for_text_call
 from shared.stages import STAGES, Stage
@@ -55,12 +56,15 @@ class StageContext:
 
 
 async def _each(ctx: StageContext, items: list[Item], work: Callable[[Item, BatchOutcome], Awaitable[None]]) -> BatchOutcome:
-    """Per-item stages: an item whose AI call fails is recorded and the batch goes on."""
+    """Per-item stages: an item whose AI call fails is recorded and the batch goes on; one whose
+    call never started (the run stopped first) is left pending, neither done nor failed."""
     out = BatchOutcome()
     for item in items:
         try:
             await work(item, out)
             out.processed += 1
+        except CallNotStarted:
+            continue
         except AIError as error:
             out.fail(ctx, item, str(error))
     return out
@@ -72,6 +76,8 @@ async def keywords_to_clusters(ctx: StageContext, items: list[Item]) -> BatchOut
     try:
         answer = await ctx.ask([KeywordInput(i["id"], i["keyword"], i.get("volume"), i.get("intent")) for i in items],
                                existing)
+    except CallNotStarted:
+        return out  # the run stopped first: the batch's keywords stay pending
     except AIError as error:
         for item in items:  # one call for the batch: each of its keywords failed with it
             out.fail(ctx, item, str(error))

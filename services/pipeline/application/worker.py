@@ -180,7 +180,7 @@ class _StageFlow:
         # batches: batches go one at a time, each recorded before the next is loaded.
         self.paced = run.config["within_stage_delay"] > 0  # a pause between batches
         self.lockstep = entry.stage.per_batch or self.paced
-        self.gate = RunGate()
+        self.gate = RunGate(lambda: stop.requested)
         self.step_seconds = Pace()
         self.context = worker.context(run, entry, self.gate)
         self.tag = uuid4().hex[:12]  # this worker's batches: ``tag/batch``
@@ -192,6 +192,8 @@ class _StageFlow:
         while True:
             width = await self.slots.width() if self.slots is not None else self.size
             await self.gate.resize(width)
+            if stop.requested:
+                await self.gate.wake()  # calls still waiting for a slot give up: their items stay pending
             halted = stop.requested or self.short or self.refused
             room = 0 if halted or self.drained else self._room(width)
             finished = window.finished()
