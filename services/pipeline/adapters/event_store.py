@@ -13,9 +13,11 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import retry
 
 from services.pipeline.adapters.recorded_metrics import count_recorded
 from services.pipeline.adapters.trace_links import TRACE_LINKS
@@ -31,19 +33,62 @@ def _breached_constraint(error: Exception) -> str | None:
     return getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
 
 
+@contextmanager
+def _failure_raised_at_sync() -> Iterator[None]:
+    """In pipeline mode a statement queued after one that failed raises PipelineAborted; let
+    it pass, so that ``sync()`` raises the failed statement's own error."""
+    try:
+        yield
+    except psycopg.errors.PipelineAborted:
+        pass
+
+
 class SideWriteRecorder(PostgresApplicationRecorder):
+    """The library's recorder, with side-writes, run heads, and a failed save that says why.
+
+    The library's ``insert_events`` loses a failed statement's error when leaving the aborted
+    pipeline's transaction raises PipelineAborted instead, an OperationalError it retries after
+    0.2 s, up to ten times, though the save can only fail again: a conflicting version (a
+    pause racing a worker's step) then cost 200-600 ms. Here the statement's error is raised
+    (IntegrityError at once, the breached constraint named); a lost connection is still retried.
+    """
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        failure: psycopg.Error | None = None
+        with self.datastore.get_connection() as conn:
+            try:
+                with conn.pipeline() as pipeline, conn.transaction():
+                    try:
+                        with conn.cursor() as curs:
+                            self._insert_events(curs, stored_events, **kwargs)
+                        with conn.cursor() as curs:
+                            self._insert_stored_events(curs, stored_events, **kwargs)
+                            pipeline.sync()
+                            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+                    except psycopg.Error as error:
+                        if not isinstance(error, psycopg.errors.PipelineAborted):
+                            failure = error
+                        raise
+            except psycopg.errors.PipelineAborted:
+                if failure is None:
+                    raise
+                raise failure from None
+
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        for statement, params in kwargs.get("side_writes", ()):
-            curs.execute(statement, params)
-        super()._insert_events(curs, stored_events, **kwargs)
+        with _failure_raised_at_sync():
+            for statement, params in kwargs.get("side_writes", ()):
+                curs.execute(statement, params)
+            super()._insert_events(curs, stored_events, **kwargs)
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         # After the events (and the table lock they take): a concurrent save of the same run
         # then fails on the events' key, as the aggregate's optimistic concurrency expects.
         # Its own cursor: the library reads the inserted events' notification ids off ``curs``.
-        super()._insert_stored_events(curs, stored_events, **kwargs)
-        with curs.connection.cursor() as heads:
-            upsert_heads(heads, stored_events)
+        with _failure_raised_at_sync():
+            super()._insert_stored_events(curs, stored_events, **kwargs)
+            with curs.connection.cursor() as heads:
+                upsert_heads(heads, stored_events)
 
 
 class RunStore(Application):
