@@ -34,14 +34,14 @@ class Session:
     def remaining(self) -> float:
         return self.budget_seconds - self.elapsed()
 
-    def stack(self, name: str, **env: str) -> Stack:
+    def stack(self, name: str, *, fresh: bool = False, **env: str) -> Stack:
         """A running stack (api, pipeline, projector) on a fresh database with ``env``.
         The previous figure's is reused if its environment is the same, or differs only in
         what the pipeline process alone reads and its runs have ended (then the pipeline is
-        restarted with the new one); otherwise it is stopped first, so that only one stack
-        takes the machine at a time."""
+        restarted with the new one); otherwise, or when ``fresh``, it is stopped first, so
+        that only one stack takes the machine at a time."""
         wanted = {**BASE_ENV, **env}
-        if self._stack is not None and self._alive(self._stack):
+        if self._stack is not None and self._alive(self._stack) and not (fresh and self._stack_env != wanted):
             if self._stack_env == wanted:
                 return self._stack
             if self._differs_in_pipeline_only(wanted) and _idle(self._stack):
