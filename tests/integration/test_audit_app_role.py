@@ -125,19 +125,20 @@ def test_a_role_made_after_the_migrations_gets_its_rights_at_the_next_upgrade(tm
 
 
 @pytest.fixture
-def scratch() -> Iterator[str]:
+def scratch(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A scratch database on the server the defaults name (`make services`' own)."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATABASE_OWNER_URL", raising=False)
     name = f"automation_test_approle_{SESSION}"
     yield migrated_database(name)
     drop_database(name)
 
 
 def test_the_defaults_connect_the_services_as_the_app_role_and_upgrades_as_the_owner(scratch: str) -> None:
-    """On the test server (`make services`' own, or DATABASE_URL's): the owner migrated the
-    scratch database, and DATABASE_URL's role, `automation_app` unless set otherwise, may not
-    rewrite its events."""
+    """With no DATABASE_URL nor DATABASE_OWNER_URL set, the owner migrated the scratch
+    database, and the services' role, `automation_app`, may not rewrite its events."""
     settings = Settings()
-    if urlparse(settings.database_url).username != APP.user:
-        pytest.skip("DATABASE_URL names another role than automation_app")
+    assert urlparse(settings.database_url).username == APP.user
     with psycopg.connect(scratch) as conn:
         assert conn.execute("SELECT current_user").fetchone()[0] == urlparse(settings.migration_database_url).username
     app_url = app_database_url(urlparse(scratch).path.lstrip("/"))

@@ -33,16 +33,6 @@ def _breached_constraint(error: Exception) -> str | None:
     return getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
 
 
-@contextmanager
-def _failure_raised_at_sync() -> Iterator[None]:
-    """In pipeline mode a statement queued after one that failed raises PipelineAborted; let
-    it pass, so that ``sync()`` raises the failed statement's own error."""
-    try:
-        yield
-    except psycopg.errors.PipelineAborted:
-        pass
-
-
 class SideWriteRecorder(PostgresApplicationRecorder):
     """The library's recorder, with side-writes, run heads, and a failed save that says why.
 
@@ -66,29 +56,33 @@ class SideWriteRecorder(PostgresApplicationRecorder):
                             self._insert_stored_events(curs, stored_events, **kwargs)
                             pipeline.sync()
                             return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-                    except psycopg.Error as error:
-                        if not isinstance(error, psycopg.errors.PipelineAborted):
+                    except psycopg.errors.PipelineAborted:
+                        # A statement queued after the one that failed: the sync raises that one's error.
+                        try:
+                            pipeline.sync()
+                        except psycopg.Error as error:
                             failure = error
                         raise
+                    except psycopg.Error as error:
+                        failure = error
+                        raise
             except psycopg.errors.PipelineAborted:
-                if failure is None:
+                if failure is None or isinstance(failure, psycopg.errors.PipelineAborted):
                     raise
                 raise failure from None
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        with _failure_raised_at_sync():
-            for statement, params in kwargs.get("side_writes", ()):
-                curs.execute(statement, params)
-            super()._insert_events(curs, stored_events, **kwargs)
+        for statement, params in kwargs.get("side_writes", ()):
+            curs.execute(statement, params)
+        super()._insert_events(curs, stored_events, **kwargs)
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         # After the events (and the table lock they take): a concurrent save of the same run
         # then fails on the events' key, as the aggregate's optimistic concurrency expects.
         # Its own cursor: the library reads the inserted events' notification ids off ``curs``.
-        with _failure_raised_at_sync():
-            super()._insert_stored_events(curs, stored_events, **kwargs)
-            with curs.connection.cursor() as heads:
-                upsert_heads(heads, stored_events)
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        with curs.connection.cursor() as heads:
+            upsert_heads(heads, stored_events)
 
 
 class RunStore(Application):

@@ -64,13 +64,12 @@ class StageSteps:
                 return result
             recorded = {i for g in step.finished for i in g.item_ids}
             step = replace(step, finished=[], skip=[i for i in step.skip if i not in recorded])
-        loaded = step.preloaded if step.preloaded is not None else []
-        if step.want and step.preloaded is None:
+        loaded, items = step.preloaded or [], step.preloaded or []
+        if step.want:
             with self.planner.reading():
-                loaded = self.planner.load_batch(run.site_id, run.run_id, stage, step.want, step.skip)
+                if step.preloaded is None:
+                    loaded = self.planner.load_batch(run.site_id, run.run_id, stage, step.want, step.skip)
                 items = self._affordable(run, stage, step, loaded)
-        else:
-            items = self._affordable(run, stage, step, loaded)
         # Fewer were pending than asked for, and all of them admitted: none will follow. Those
         # the balance left out are still pending.
         result.drained = len(loaded) < step.want and len(items) == len(loaded)

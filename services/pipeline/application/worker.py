@@ -258,7 +258,7 @@ class _StageFlow:
         landing meanwhile still accounts for them."""
         # Unrecorded items, finished or not, are still pending: never loaded again.
         step = Step(finished, want=room, skip=self.window.busy(), preloaded=preloaded, drained=self.drained,
-                    may_complete=not halted and not self.stop.requested and not self.window.in_flight,
+                    may_complete=not halted and not self.window.in_flight,
                     batch_id=f"{self.tag}/{uuid4().hex}", checks_credits=self.entry.ai_method is not None,
                     # A batch in lockstep is a call's (or a pause's) worth: whole or not at all.
                     at_least=0 if self.lockstep else self.gate.limit, record_first=self.lockstep)
