@@ -37,19 +37,15 @@ def write_article(brief: ArticleBrief) -> WrittenArticle:
           for n, keyword in enumerate(others[:MAX_KEYWORD_SECTIONS])),
         _counted(_checklist(brief.task_id, topic)),
     ]
-    written = _total(parts)
     extra = 0
-    while written.least() < MIN_WORDS + MARGIN:
+    while _total(parts).least() < MIN_WORDS + MARGIN:
         keyword = (others or [topic])[extra % max(len(others), 1)]
         prefix = pick(f"{brief.task_id}:{extra}", SECTION_TITLES)
-        section = _section(f"{prefix} {headline(keyword)}", keyword, sentences, 4)
-        parts.insert(-1, section)
-        written = written.plus(section[1])
+        parts.insert(-1, _section(f"{prefix} {headline(keyword)}", keyword, sentences, 4))
         extra += 1
-    conclusion = _counted(_conclusion(brief.task_id, topic))
-    parts.append(conclusion)
+    parts.append(_counted(_conclusion(brief.task_id, topic)))
     body = "\n\n".join(text for text, _ in parts) + "\n"
-    return WrittenArticle(Article(title=brief.title, body=body), written.plus(conclusion[1]).spaced)
+    return WrittenArticle(Article(title=brief.title, body=body), _total(parts).spaced)
 
 
 def _focus_keywords(brief: ArticleBrief) -> list[str]:
