@@ -4,8 +4,7 @@ Written with zlib and struct only, so the offline provider needs no imaging libr
 The picture is a diagonal gradient with lighter stripes and an accent-tinted circle.
 Colour depends only on the diagonal x + y, so the image is drawn as one RGB strip (and its
 accent-blended twin, for inside the circle), per channel and with ``bytes.translate``
-where it can be, and every scanline is a slice of the two: no per-pixel Python work
-beyond the strip's one value per diagonal and channel.
+where it can be, and every scanline is a slice of the two: no per-pixel Python work.
 """
 
 from __future__ import annotations
@@ -15,6 +14,8 @@ import math
 import struct
 import zlib
 from functools import lru_cache
+
+from .colour_ramp import ramp
 
 WIDTH, HEIGHT = 256, 144
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -55,12 +56,9 @@ def placeholder_png(seed: str, width: int = WIDTH, height: int = HEIGHT) -> byte
 
 def _striped_strip(start: bytes, end: bytes, band: int, span: int) -> bytes:
     """RGB of each diagonal 0 .. span - 2: a start-to-end gradient, every other band lighter."""
-    positions = _positions(span)
-    strip = bytearray(3 * len(positions))
+    strip = bytearray(3 * (span - 1))
     for channel, (a, b) in enumerate(zip(start, end)):
-        # As floats up front: Python would convert the ints at every step, to the same value.
-        first, rise = float(a), float(b - a)
-        strip[channel::3] = bytes([round(first + rise * t) for t in positions])
+        strip[channel::3] = ramp(a, b, span)
     lighter = strip.translate(_LIGHTER)
     for offset in range(3 * band, len(strip), 6 * band):
         strip[offset : offset + 3 * band] = lighter[offset : offset + 3 * band]
@@ -73,11 +71,6 @@ def _blend(strip: bytes, accent: bytes) -> bytes:
     for channel, colour in enumerate(accent):
         blended[channel::3] = strip[channel::3].translate(_halfway_to(colour))
     return bytes(blended)
-
-
-@lru_cache(maxsize=8)  # one per image size in use
-def _positions(span: int) -> tuple[float, ...]:
-    return tuple(d / span for d in range(span - 1))
 
 
 @lru_cache(maxsize=64)  # one per circle size: there are height // 3 of them
