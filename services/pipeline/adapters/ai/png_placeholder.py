@@ -34,14 +34,20 @@ def placeholder_png(seed: str, width: int = WIDTH, height: int = HEIGHT) -> byte
     radius = height // 4 + digest[12] % (height // 3)
     strip = _striped_strip(start, end, band, width + height)
     accented = _blend(strip, accent)
-    row = 3 * width
-    # Row y is the strip from diagonal y on; rows the circle crosses swap in the accented twin.
-    rows = [strip[3 * y : 3 * y + row] for y in range(height)]
-    reaches = _reaches(radius)
-    for y in range(max(0, cy - radius), min(height, cy + radius + 1)):
-        reach = reaches[abs(y - cy)]
-        x0, x1 = 3 * (y + max(0, cx - reach)), 3 * (y + min(width - 1, cx + reach) + 1)
-        rows[y] = strip[3 * y : x0] + accented[x0:x1] + strip[x1 : 3 * y + row]
+    # The circle's first and last-plus-one column at each distance from its centre row.
+    spans = [(max(0, cx - reach), min(width, cx + reach + 1)) for reach in _reaches(radius)]
+    rows = []
+    for y in range(height):  # row y is the strip from diagonal y on ...
+        dy = abs(y - cy)
+        if dy > radius:
+            rows.append(strip[3 * y : 3 * (y + width)])
+        else:  # ... with the accented twin where the circle crosses it
+            x0, x1 = spans[dy]
+            rows.append(
+                strip[3 * y : 3 * (y + x0)]
+                + accented[3 * (y + x0) : 3 * (y + x1)]
+                + strip[3 * (y + x1) : 3 * (y + width)]
+            )
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     return b"".join(
         (
