@@ -4,36 +4,48 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import cycle
+from typing import NamedTuple
 
 from ...application.ai_port import Article, ArticleBrief
-from .prose import headline, pick, sentence_case, shuffled, word_count
+from .prose import headline, pick, sentence_case, shuffled
 from .sentence_bank import CHECKLIST, CLOSINGS, INTROS, SECTION_SENTENCES, SECTION_TITLES
 from .text_features import stem, words
+from .word_tally import SlotTemplate, Tally, fill, tally
 
 MIN_WORDS = 300
 MARGIN = 60  # written past the minimum so no counting convention can fall short
 MAX_KEYWORD_SECTIONS = 5
+_SENTENCES = tuple(SlotTemplate(s) for s in SECTION_SENTENCES)
 
 
-def write_article(brief: ArticleBrief) -> Article:
+class WrittenArticle(NamedTuple):
+    article: Article
+    words: int  # separated by whitespace, as token estimates count them
+
+
+def write_article(brief: ArticleBrief) -> WrittenArticle:
     keywords = _focus_keywords(brief)
     topic = _topic(brief.title, keywords)
     others = [k for k in keywords if k != topic]
     # One permutation for the whole article: sentences repeat only once the bank runs out.
-    sentences = cycle(shuffled(brief.task_id, SECTION_SENTENCES))
-    parts = [f"# {brief.title}", _intro(brief.task_id, topic, others)]
-    parts.append(_section(f"What to Know About {headline(topic)}", topic, sentences, 4))
-    for n, keyword in enumerate(others[:MAX_KEYWORD_SECTIONS]):
-        parts.append(_section(headline(keyword), keyword, sentences, 3 + n % 2))
-    parts.append(_checklist(brief.task_id, topic))
+    sentences = cycle(shuffled(brief.task_id, _SENTENCES))
+    parts = [
+        _counted(f"# {brief.title}"),
+        _counted(_intro(brief.task_id, topic, others)),
+        _section(f"What to Know About {headline(topic)}", topic, sentences, 4),
+        *(_section(headline(keyword), keyword, sentences, 3 + n % 2)
+          for n, keyword in enumerate(others[:MAX_KEYWORD_SECTIONS])),
+        _counted(_checklist(brief.task_id, topic)),
+    ]
     extra = 0
-    while _words(parts) < MIN_WORDS + MARGIN:
+    while _total(parts).least() < MIN_WORDS + MARGIN:
         keyword = (others or [topic])[extra % max(len(others), 1)]
         prefix = pick(f"{brief.task_id}:{extra}", SECTION_TITLES)
         parts.insert(-1, _section(f"{prefix} {headline(keyword)}", keyword, sentences, 4))
         extra += 1
-    parts.append(_conclusion(brief.task_id, topic))
-    return Article(title=brief.title, body="\n\n".join(parts) + "\n")
+    parts.append(_counted(_conclusion(brief.task_id, topic)))
+    body = "\n\n".join(text for text, _ in parts) + "\n"
+    return WrittenArticle(Article(title=brief.title, body=body), _total(parts).spaced)
 
 
 def _focus_keywords(brief: ArticleBrief) -> list[str]:
@@ -63,11 +75,13 @@ def _intro(seed: str, topic: str, others: list[str]) -> str:
     return f"{opening}{scope}{promise}"
 
 
-def _section(title: str, keyword: str, sentences: Iterator[str], per_paragraph: int) -> str:
-    paragraphs = [
-        " ".join(next(sentences).format(kw=keyword) for _ in range(per_paragraph)) for _ in range(2)
-    ]
-    return f"## {title}\n\n" + "\n\n".join(paragraphs)
+def _section(
+    title: str, keyword: str, sentences: Iterator[SlotTemplate], per_paragraph: int
+) -> tuple[str, Tally]:
+    heading = f"## {title}"
+    texts, count = fill([next(sentences) for _ in range(2 * per_paragraph)], keyword)
+    first, second = " ".join(texts[:per_paragraph]), " ".join(texts[per_paragraph:])
+    return f"{heading}\n\n{first}\n\n{second}", count.plus(tally(heading))
 
 
 def _checklist(seed: str, topic: str) -> str:
@@ -83,6 +97,12 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
 
 
-def _words(parts: list[str]) -> int:
-    text = "\n\n".join(parts)
-    return min(word_count(text), len(text.split()))
+def _counted(text: str) -> tuple[str, Tally]:
+    return text, tally(text)
+
+
+def _total(parts: list[tuple[str, Tally]]) -> Tally:
+    total = Tally(0, 0)
+    for _, count in parts:
+        total = total.plus(count)
+    return total

@@ -9,6 +9,8 @@ from ...application.ai_port import ArticleInput, ImagePrompt
 MAX_IN_ARTICLE = 3
 STYLE = "realistic editorial photograph, natural light, clean composition, no text or logos"
 _NOT_PICTURABLE = {"conclusion", "quick checklist", "frequently asked questions", "faq"}
+_TITLE = re.compile(r"^# (.+)$", re.MULTILINE)
+_HEADING = re.compile(r"^## (.+)$", re.MULTILINE)
 
 
 def in_article_count(section_count: int) -> int:
@@ -17,9 +19,9 @@ def in_article_count(section_count: int) -> int:
 
 
 def write_image_prompts(article: ArticleInput) -> list[ImagePrompt]:
-    match = re.search(r"^# (.+)$", article.body, re.MULTILINE)
+    match = _TITLE.search(article.body)
     title = (match.group(1) if match else article.title).strip()
-    headings = [h.strip() for h in re.findall(r"^## (.+)$", article.body, re.MULTILINE)]
+    headings = [h.strip() for h in _HEADING.findall(article.body)]
     picturable = [h for h in headings if h.lower() not in _NOT_PICTURABLE]
     subject = title.split(":")[0].strip().lower()
     prompts = [ImagePrompt("featured", f'Hero image for "{title}": {subject}, {STYLE}.')]

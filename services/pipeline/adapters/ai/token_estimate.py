@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 
 def estimate_tokens(*texts: str) -> int:
-    words = sum(len(text.split()) for text in texts)
-    return math.ceil(words * 4 / 3)
+    return tokens_for_words(sum(len(text.split()) for text in texts))
+
+
+def tokens_for_words(words: int) -> int:
+    """For a writer that knows how many words it wrote: the same estimate, none reread."""
+    return (4 * words + 2) // 3  # ceil(words * 4 / 3), in integers
