@@ -1,5 +1,6 @@
-"""The outbox relay against real PostgreSQL: publishes the store in order, and stops when it
-loses the lock that makes it the only relay."""
+"""The outbox relay against real PostgreSQL: publishes the store in order, stops when it
+loses the lock that makes it the only relay, gathers what is stored while it paces its reads
+into one read, and never moves its position past an event Kafka did not acknowledge."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import asyncio
 import uuid
 from datetime import datetime, timezone
 
+import asyncpg
 import pytest
+from aiokafka.errors import KafkaConnectionError
 
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.outbox_relay import RELAY_LOCK_KEY, OutboxRelay
@@ -29,6 +32,15 @@ async def store_and_pool():
     await pool.close()
     store.close()
     drop_database(name)
+
+
+def _pause_and_resume(store: RunStore, run_id: str, saves: int) -> None:
+    """``saves`` more events of the run, each in a commit of its own."""
+    for turn in range(saves):
+        run = store.get(uuid.UUID(run_id))
+        now = datetime.now(timezone.utc)
+        run.pause("operator", now) if turn % 2 == 0 else run.resume(now)
+        store.save(run)
 
 
 def _record_run(store: RunStore) -> str:
@@ -78,3 +90,108 @@ async def test_relay_publishes_in_order_and_stops_when_its_lock_is_lost(store_an
 
 async def _true(value: bool) -> bool:
     return value
+
+
+def _acknowledged(published: list[dict]):
+    async def publish(envelope: dict, key: str):
+        published.append(envelope)
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+    return publish
+
+
+async def _position(pool) -> int:
+    return int(await pool.fetchval("SELECT position FROM outbox_position WHERE name = 'kafka'") or 0)
+
+
+async def test_what_is_stored_while_the_relay_paces_goes_out_in_one_read(store_and_pool) -> None:
+    url, store, pool = store_and_pool
+    published: list[dict] = []
+    # Long enough for three commits to land while the relay waits, on a loaded machine too.
+    relay = OutboxRelay(store, pool, _acknowledged(published), url, read_interval=3.0)
+    leader = await asyncpg.connect(url)
+    try:
+        run_id = await asyncio.to_thread(_record_run, store)
+        position = await relay.relay_once(leader, 0)
+        assert [e["sequence"] for e in published] == [1, 2]
+
+        # Started before the commits: without the pacing it would read nothing and return.
+        follow = asyncio.create_task(relay.relay_once(leader, position))
+        await asyncio.to_thread(_pause_and_resume, store, run_id, 3)
+        assert await follow == position + 3
+        assert [(e["sequence"], e["type"]) for e in published[2:]] == [
+            (3, "RunPaused"), (4, "RunResumed"), (5, "RunPaused")]
+        assert await _position(pool) == position + 3
+    finally:
+        await leader.close()
+
+
+async def test_an_unacknowledged_event_and_all_after_it_are_published_again_by_the_next_relay(store_and_pool) -> None:
+    url, store, pool = store_and_pool
+    run_id = await asyncio.to_thread(_record_run, store)
+    await asyncio.to_thread(_pause_and_resume, store, run_id, 3)  # sequences 1..5 in the store
+    attempted: list[dict] = []
+
+    async def publish_losing_the_third(envelope: dict, key: str):
+        attempted.append(envelope)
+        ack = asyncio.get_running_loop().create_future()
+        if envelope["sequence"] == 3:
+            ack.set_exception(RuntimeError("the producer died with the third in flight"))
+        else:
+            ack.set_result(None)  # acknowledged, but behind the lost one
+        return ack
+
+    first = OutboxRelay(store, pool, publish_losing_the_third, url)
+    with pytest.raises(RuntimeError):
+        await first.run()
+    assert [e["sequence"] for e in attempted] == [1, 2, 3, 4, 5]  # one read, sent together
+    # Nothing moved: the events acknowledged before the lost one are published again too
+    # (at least once; consumers drop them by event_id).
+    assert await _position(pool) == 0
+
+    published: list[dict] = []
+    second = OutboxRelay(store, pool, _acknowledged(published), url)
+    task = asyncio.create_task(second.run())
+    try:
+        await _wait_for(lambda: _true(len(published) >= 5))
+        assert [e["sequence"] for e in published] == [1, 2, 3, 4, 5]
+        assert [e["event_id"] for e in published] == [e["event_id"] for e in attempted]
+        await _wait_for(lambda: _at(pool, 5))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_an_event_kafka_failed_to_take_holds_the_position_just_before_it(store_and_pool) -> None:
+    url, store, pool = store_and_pool
+    run_id = await asyncio.to_thread(_record_run, store)
+    await asyncio.to_thread(_pause_and_resume, store, run_id, 3)
+    published: list[dict] = []
+    broker_down = {"for_third": True}
+
+    async def publish(envelope: dict, key: str):
+        ack = asyncio.get_running_loop().create_future()
+        if envelope["sequence"] == 3 and broker_down["for_third"]:
+            ack.set_exception(KafkaConnectionError("broker went away"))
+        else:
+            published.append(envelope)
+            ack.set_result(None)
+        return ack
+
+    relay = OutboxRelay(store, pool, publish, url, retry_refused_after=0.05)
+    task = asyncio.create_task(relay.run())
+    try:
+        await _wait_for(lambda: _at(pool, 2))
+        assert await _position(pool) == 2  # not past the third, though 4 and 5 were acknowledged
+        broker_down["for_third"] = False
+        await _wait_for(lambda: _at(pool, 5))
+        # 4 and 5 go again behind 3: the run's order holds on its partition.
+        assert [e["sequence"] for e in published][-3:] == [3, 4, 5]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _at(pool, position: int) -> bool:
+    return await _position(pool) >= position

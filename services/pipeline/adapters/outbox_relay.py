@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 RELAY_LOCK_KEY = 7_241_002
 RELAY_NAME = "kafka"
 BATCH = 500
+# After a read that found fewer than BATCH events, the next waits until this long after it.
+# Each read that finds events costs a produce request, the consumers' fetches and offset
+# commits it wakes, a position write and a checkpoint look, whatever its size: under load,
+# back-to-back reads found a few events each. An event waits at most this much longer; one
+# that follows a quiet spell goes at once.
+READ_INTERVAL = 0.05
 # The recorder's own select_notifications, read on the leader's connection: no worker thread
 # and no second pool on a path the relay takes for every few events.
 _NOTIFICATIONS = ("SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
@@ -44,13 +50,16 @@ Publish = Callable[[dict[str, Any], str], Awaitable[Any]]  # (envelope, key) -> 
 
 class OutboxRelay:
     def __init__(self, store: RunStore, pool: asyncpg.Pool, publish: Publish, database_url: str,
-                 checkpoints: CheckpointWriter | None = None, retry_refused_after: float = 5.0) -> None:
+                 checkpoints: CheckpointWriter | None = None, retry_refused_after: float = 5.0,
+                 read_interval: float = READ_INTERVAL) -> None:
         self.store = store
         self.checkpoints = checkpoints
         self.pool = pool
         self.publish = publish
         self.database_url = database_url
         self.retry_refused_after = retry_refused_after
+        self.read_interval = read_interval
+        self._paced_from = float("-inf")
         self._alarmed = False
         self._owners: dict[str, tuple[str, str]] = {}
         self._wake = asyncio.Event()
@@ -86,6 +95,8 @@ class OutboxRelay:
         # Cleared before reading, not after: a NOTIFY that lands during the read must wake
         # the next wait, or its events would sit until the wait's timeout.
         self._wake.clear()
+        await self._pace()
+        read_at = asyncio.get_running_loop().time()
         notifications = [
             Notification(id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3], state=row[4])
             for row in await leader.fetch(self._select, position, BATCH)
@@ -97,6 +108,8 @@ class OutboxRelay:
                 pass
             await self._checkpoint(leader, position)
             return position
+        # A full read leaves more behind: the next one goes at once.
+        self._paced_from = read_at if len(notifications) < BATCH else float("-inf")
         reached, refused = await self._publish_in_order(notifications, position)
         if reached != position:
             await leader.execute(
@@ -146,6 +159,11 @@ class OutboxRelay:
             if event_id is not None:
                 EVENTS_RELAYED.inc()
         return reached, refused
+
+    async def _pace(self) -> None:
+        wait = self._paced_from + self.read_interval - asyncio.get_running_loop().time()
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     async def _alarm(self, event_id: str, error: KafkaError) -> None:
         occurrences = await relay_alarms.raise_alarm(self.pool, RELAY_NAME, event_id, repr(error))
