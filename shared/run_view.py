@@ -14,7 +14,13 @@ SNAPSHOT_EVERY = 1000
 
 
 def evolve(view: View | None, event: dict[str, Any]) -> View:
-    """The run's view after ``event``; ``view`` is None before RunStarted."""
+    """The run's view after ``event``, leaving ``view`` as it was; None before RunStarted."""
+    return advance(copy.deepcopy(view), event)
+
+
+def advance(view: View | None, event: dict[str, Any]) -> View:
+    """Like ``evolve``, but changes ``view`` itself: for a caller that folds many events into
+    a view it owns, so it copies the view once rather than once an event."""
     kind, data, at = event["type"], event["data"], event["occurred_at"]
     if kind == "RunStarted":
         return {
@@ -25,7 +31,6 @@ def evolve(view: View | None, event: dict[str, Any]) -> View:
             "pause_reason": None, "stage_results": {}, "processing": None,
         }
     assert view is not None, f"{kind} before RunStarted"
-    view = copy.deepcopy(view)
     handler = _HANDLERS.get(kind)
     if handler:
         handler(view, data, at)

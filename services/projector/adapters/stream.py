@@ -1,7 +1,7 @@
 """The live stream's side of a projection: positions for the new log lines, and the wake-up.
 
 Both are parts of the writer's statement, inside the projector's transaction. The position
-row stays locked until commit, so two transactions for one site take their positions in
+rows stay locked until commit, so two transactions for one site take their positions in
 commit order; and PostgreSQL delivers the NOTIFY only once the transaction has committed, so
 a listener that wakes up finds the rows it was told about.
 """
@@ -11,17 +11,19 @@ from __future__ import annotations
 from shared.infra.channels import STREAM
 
 
-def claim_positions(site_id: str, count: str) -> str:
-    """SQL reserving ``count`` consecutive positions of the site's stream (both SQL
-    expressions); it returns the last of them as ``position``."""
+def claim_positions(counts: str) -> str:
+    """SQL reserving, for each row of ``counts`` (columns ``site_id``, ``n``; one row a site),
+    ``n`` consecutive positions of the site's stream; it returns each site's last one as
+    ``position``. Sites are claimed in order of their id, so two writers that claim several
+    sites each cannot deadlock on them."""
     return (
-        f"INSERT INTO site_stream_position (site_id, position) VALUES ({site_id}, {count})"
+        f"INSERT INTO site_stream_position (site_id, position) SELECT site_id, n FROM {counts} ORDER BY site_id"
         " ON CONFLICT (site_id) DO UPDATE SET position = site_stream_position.position + EXCLUDED.position"
-        " RETURNING position"
+        " RETURNING site_id, position"
     )
 
 
-def notify(site_id: str) -> str:
-    """SQL waking the site's streams; repeats of one payload in a transaction are folded
-    into one notification by PostgreSQL."""
-    return f"SELECT pg_notify('{STREAM}', {site_id})"
+def notify(sites: str) -> str:
+    """SQL waking the streams of each site in ``sites`` (a column ``site_id``); repeats of one
+    payload in a transaction are folded into one notification by PostgreSQL."""
+    return f"SELECT pg_notify('{STREAM}', site_id) FROM {sites}"
