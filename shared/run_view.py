@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Callable
 
 from shared.stages import FIRST_STAGE, next_stage
 
@@ -126,28 +126,40 @@ def log_line(view: View, event: dict[str, Any]) -> str:
     kind, data = event["type"], event["data"]
     stage = data.get("stage")
     name = view["stage_results"].get(str(stage), {}).get("name", "") if stage else ""
-    text = {
-        "RunStarted": lambda: f"Run started ({data['trigger_type']}): estimated {data['estimated_credits']} "
-                              f"credits, {data['reserved_credits']} reserved",
-        "StageStarted": lambda: f"Stage {stage} {name} started: {data['items_total']} items pending",
-        "BatchStarted": lambda: f"Stage {stage}: batch of {data.get('item_count', len(data['items']))} started: "
-                                + ", ".join(i["title"][:40] for i in data["items"][:3])
-                                + (" …" if data.get("item_count", len(data["items"])) > 3 else ""),
-        "BatchProcessed": lambda: f"Stage {stage}: batch done: {data['processed']} processed, "
-                                  f"{data['failed']} failed, {data['outputs_created']} created, "
-                                  f"{data['credits']} credits",
-        "ItemFailed": lambda: f"Stage {stage}: item {data['item_id']} ({data.get('title', '')[:60]}) "
-                              f"failed: {data['error']}",
-        "CreditsUsed": lambda: f"Stage {stage}: {data['credits']} credits used "
-                               f"(run total {view['total_credits_used']})",
-        "StageCompleted": lambda: f"Stage {stage} {name} completed: {data['items_processed']}/"
-                                  f"{data['items_total']} processed, {data['items_failed']} failed, "
-                                  f"{data['outputs_created']} created, {data['credits_used']} credits",
-        "ContentReadyForReview": lambda: f"Content {data['content_id']} ready for review: {data['title']}",
-        "RunPaused": lambda: f"Run paused at stage {stage} ({data['reason']})",
-        "RunResumed": lambda: f"Run resumed at stage {stage}",
-        "RunCancelled": lambda: f"Run cancelled at stage {stage} ({data['reason']})",
-        "RunCompleted": lambda: f"Run completed: {data['total_credits_used']} credits used",
-        "RunFailed": lambda: f"Run failed at stage {stage}: {data['error_message']}",
-    }.get(kind, lambda: kind)()
-    return f"{event['occurred_at']} {text}"
+    text = _TEXTS.get(kind)
+    return f"{event['occurred_at']} {text(view, data, stage, name) if text else kind}"
+
+
+# Each kind's text from the view after the event, the event's data, its stage and the stage's name.
+_TEXTS: dict[str, Callable[[View, dict[str, Any], Any, str], str]] = {
+    "RunStarted": lambda view, data, stage, name: (
+        f"Run started ({data['trigger_type']}): estimated {data['estimated_credits']} "
+        f"credits, {data['reserved_credits']} reserved"),
+    "StageStarted": lambda view, data, stage, name: (
+        f"Stage {stage} {name} started: {data['items_total']} items pending"),
+    "BatchStarted": lambda view, data, stage, name: (
+        f"Stage {stage}: batch of {data.get('item_count', len(data['items']))} started: "
+        + ", ".join(i["title"][:40] for i in data["items"][:3])
+        + (" …" if data.get("item_count", len(data["items"])) > 3 else "")),
+    "BatchProcessed": lambda view, data, stage, name: (
+        f"Stage {stage}: batch done: {data['processed']} processed, "
+        f"{data['failed']} failed, {data['outputs_created']} created, "
+        f"{data['credits']} credits"),
+    "ItemFailed": lambda view, data, stage, name: (
+        f"Stage {stage}: item {data['item_id']} ({data.get('title', '')[:60]}) "
+        f"failed: {data['error']}"),
+    "CreditsUsed": lambda view, data, stage, name: (
+        f"Stage {stage}: {data['credits']} credits used "
+        f"(run total {view['total_credits_used']})"),
+    "StageCompleted": lambda view, data, stage, name: (
+        f"Stage {stage} {name} completed: {data['items_processed']}/"
+        f"{data['items_total']} processed, {data['items_failed']} failed, "
+        f"{data['outputs_created']} created, {data['credits_used']} credits"),
+    "ContentReadyForReview": lambda view, data, stage, name: (
+        f"Content {data['content_id']} ready for review: {data['title']}"),
+    "RunPaused": lambda view, data, stage, name: f"Run paused at stage {stage} ({data['reason']})",
+    "RunResumed": lambda view, data, stage, name: f"Run resumed at stage {stage}",
+    "RunCancelled": lambda view, data, stage, name: f"Run cancelled at stage {stage} ({data['reason']})",
+    "RunCompleted": lambda view, data, stage, name: f"Run completed: {data['total_credits_used']} credits used",
+    "RunFailed": lambda view, data, stage, name: f"Run failed at stage {stage}: {data['error_message']}",
+}

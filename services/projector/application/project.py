@@ -29,7 +29,8 @@ class RunUpdate:
 class ReadModels(Protocol):
     async def views(self, run_ids: list[str]) -> dict[str, tuple[View, int]]:
         """Each run's view and the last sequence it reflects (a run before its RunStarted has
-        none), held against other writers until the transaction ends."""
+        none), held against other writers until the transaction ends. The views are the
+        caller's own: folding changes them in place."""
 
     async def save(self, updates: list[RunUpdate]) -> None:
         """Every run's update at once; the log lines of one site take its stream positions in
@@ -66,8 +67,7 @@ async def apply(models: ReadModels, events: list[Event],
 
 
 def _fold(view: View | None, fresh: list[Event]) -> RunUpdate:
-    # One copy for the whole fold: the view read stays as it was if an event cannot be folded.
-    view = copy.deepcopy(view)
+    # In place, without a copy: a view that fails half-way through is dropped with its run's events.
     lines, snapshots = [], []
     for event in fresh:
         view = advance(view, event)
