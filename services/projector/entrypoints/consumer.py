@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from itertools import chain
 from typing import Any
 
@@ -23,8 +24,11 @@ from shared.observability.sampler import sample_forever
 from shared.observability.tracing import span_following
 
 log = logging.getLogger("projector")
-# How long a poll waits when no record comes; it returns as soon as one arrives, whatever this is.
-LONGEST_POLL_MS = 1000
+BATCH_TIMEOUT_MS = 10
+# After this long without a record the projector counts as idle, and then polls this long at a
+# time; a poll returns as soon as a record arrives, whatever its timeout.
+IDLE_AFTER_S = 1.0
+IDLE_POLL_MS = 1000
 
 
 def create_app(settings: Settings) -> FastStream:
@@ -43,10 +47,15 @@ def create_app(settings: Settings) -> FastStream:
         # Whatever the broker has ready, up to a bound: one transaction per batch, not per event.
         batch=True,
         max_records=500,
+        # FastStream sleeps this long again after an empty poll, so it bounds how long an event
+        # that arrives at a busy projector waits (its default, 200 ms, was most of the delay
+        # between a recorded pause and current_run showing it). A poll returns as soon as
+        # records arrive, whatever this is.
+        batch_timeout_ms=BATCH_TIMEOUT_MS,
         # Committed after the views are written; an error seeks back so nothing is skipped.
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
-    _poll_without_sleeping(subscriber)
+    _rest_when_idle(subscriber)
 
     @subscriber
     async def on_events(bodies: list[Any]) -> None:
@@ -85,16 +94,26 @@ def create_app(settings: Settings) -> FastStream:
     return app
 
 
-def _poll_without_sleeping(subscriber: Any) -> None:
+def _rest_when_idle(subscriber: Any) -> None:
     """FastStream's batch subscriber polls for up to ``batch_timeout_ms`` and, after an empty
-    poll, sleeps as long again. Short, it wakes an idle projector 50 times a second (at 10 ms,
-    most of the projector's CPU between batches); long, an event that arrives during the sleep
-    waits for it (the default, 200 ms, was most of the delay between a recorded pause and
-    current_run showing it). Polling again at once, for up to ``LONGEST_POLL_MS``, has neither
-    cost: a batch is handed over as soon as records arrive, and an idle projector wakes once a
-    second. Stopping the subscriber cancels a poll in progress."""
+    poll, sleeps as long again. While events come, that sleep gathers a burst into one batch
+    (one transaction, one offset commit) for at most ``BATCH_TIMEOUT_MS`` of lag; but it wakes an
+    idle projector 50 times a second, most of its CPU when idle. So once no record has come for
+    ``IDLE_AFTER_S``, it polls for up to ``IDLE_POLL_MS`` without the sleep: that poll returns as
+    soon as a record arrives, and the short polls resume. Stopping the subscriber cancels a poll
+    in progress."""
+    last_records = time.monotonic()
+
     async def get_msg(consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
-        ready = await consumer.getmany(timeout_ms=LONGEST_POLL_MS, max_records=subscriber.max_records)
-        return tuple(chain.from_iterable(ready.values()))
+        nonlocal last_records
+        idle = time.monotonic() - last_records >= IDLE_AFTER_S
+        ready = await consumer.getmany(timeout_ms=IDLE_POLL_MS if idle else subscriber.batch_timeout_ms,
+                                       max_records=subscriber.max_records)
+        if ready:
+            last_records = time.monotonic()
+            return tuple(chain.from_iterable(ready.values()))
+        if not idle:
+            await asyncio.sleep(subscriber.batch_timeout_ms / 1000)
+        return ()
 
     subscriber.get_msg = get_msg
