@@ -1,0 +1,41 @@
+"""How the projector's subscriber polls Kafka: short polls with FastStream's sleep between empty
+ones while events come, one long poll without a sleep once idle, short polls again on a record."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from services.projector.entrypoints import consumer as module
+
+
+class FakeConsumer:
+    def __init__(self, answers: list[dict[str, list[Any]]]) -> None:
+        self.answers, self.timeouts = answers, []
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[str, list[Any]]:
+        self.timeouts.append(timeout_ms)
+        return self.answers.pop(0)
+
+
+async def test_short_polls_while_busy_one_long_poll_once_idle(monkeypatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+    monkeypatch.setattr(module.asyncio, "sleep", sleep)
+    subscriber = SimpleNamespace(batch_timeout_ms=10, max_records=500)
+    module._rest_when_idle(subscriber)
+    fake = FakeConsumer([{"tp0": ["a"], "tp1": ["b"]}, {}, {}, {"tp0": ["c"]}, {}])
+
+    assert await subscriber.get_msg(fake) == ("a", "b")
+    assert await subscriber.get_msg(fake) == ()  # busy: FastStream's sleep after an empty poll
+    clock[0] += module.IDLE_AFTER_S
+    assert await subscriber.get_msg(fake) == ()  # idle: one long poll, no sleep
+    assert await subscriber.get_msg(fake) == ("c",)
+    assert await subscriber.get_msg(fake) == ()  # a record came: short polls again
+
+    assert fake.timeouts == [10, 10, module.IDLE_POLL_MS, module.IDLE_POLL_MS, 10]
+    assert slept == [0.01, 0.01]
