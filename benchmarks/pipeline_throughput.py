@@ -31,7 +31,9 @@ def _wait_all(api: Api, runs: list[tuple[Tenant, str]], timeout: float, interval
     """Every run as last seen, and whether all finished (completed, failed or cancelled).
 
     One run is polled at a time, in turn: the end is then seen within ``interval`` of the
-    last run finishing, at a cost of one request per interval, however many runs there are."""
+    last run finishing, at a cost of one request per interval, however many runs there are.
+    Each request is API CPU that counts in the figure and is taken from the run it measures:
+    hence 50 ms, not less."""
     deadline = time.monotonic() + timeout
     seen: dict[str, dict[str, Any]] = {}
     for tenant, run_id in runs:
@@ -78,14 +80,14 @@ def _throughput(session: Session, label: str, tenants: list[Tenant], timeout: fl
 def one_site(session: Session) -> list[Figure]:
     api = Api(_stack(session).base_url)
     tenant = site_with_keywords(api, None)
-    return _throughput(session, "sample site (~300 keywords)", [tenant], timeout=240, interval=0.02)
+    return _throughput(session, "sample site (~300 keywords)", [tenant], timeout=240, interval=0.05)
 
 
 def twenty_sites(session: Session) -> list[Figure]:
     api = Api(_stack(session).base_url)
     tenants = [site_with_keywords(api, KEYWORDS_PER_SITE) for _ in range(SITES)]
     return _throughput(session, f"{SITES} sites × {KEYWORDS_PER_SITE} keywords at once", tenants,
-                       timeout=240, interval=0.02)
+                       timeout=240, interval=0.05)
 
 
 MEASUREMENTS = [
