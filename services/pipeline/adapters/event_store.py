@@ -120,8 +120,13 @@ class RunStore(Application):
         return self.repository.get(aggregate_id)
 
     @contextmanager
-    def cursor(self, *, commit: bool = False) -> Iterator[Any]:
-        """A cursor on the store's own connection pool, for the pipeline's plain tables."""
+    def cursor(self) -> Iterator[Any]:
+        """A cursor on the store's own connection pool, for the pipeline's plain tables: one
+        transaction, committed when the block ends, rolled back when it raises.
+
+        Reads commit too: psycopg forgets every prepared statement of a connection when a
+        ROLLBACK succeeds on it (DEALLOCATE ALL), so the saves' statements never stayed
+        prepared while each step's reads rolled back."""
         datastore = self.recorder.datastore  # type: ignore[attr-defined]
-        with datastore.transaction(commit=commit) as curs:
+        with datastore.transaction(commit=True) as curs:
             yield curs

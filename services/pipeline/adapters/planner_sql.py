@@ -93,7 +93,7 @@ class PgPlanner(PgPlannerWrites):
     @contextmanager
     def reading(self) -> Iterator[None]:
         """The reads of this thread inside the block share one transaction: one connection
-        from the pool, one BEGIN and one ROLLBACK for all of them."""
+        from the pool, one BEGIN and one COMMIT for all of them."""
         if getattr(self._shared, "cursor", None) is not None:
             yield
             return
@@ -134,7 +134,7 @@ class PgPlanner(PgPlannerWrites):
         return row["outcome"] if row else None
 
     def admission_inputs(self, site_id: str, account_id: str) -> AdmissionInputs | None:
-        with self.store.cursor(commit=True) as cur:
+        with self.store.cursor() as cur:
             # The config's defaults are the table's: a site that never saved one gets its row now.
             cur.execute("INSERT INTO automation_config (site_id) SELECT id FROM sites WHERE id = %s"
                         " ON CONFLICT (site_id) DO NOTHING", (site_id,))
@@ -147,7 +147,7 @@ class PgPlanner(PgPlannerWrites):
         return AdmissionInputs(row["config"], pending, int(row["credits"]), int(row["reserved"]))
 
     def execute(self, writes: Sequence[SideWrite]) -> None:
-        with self.store.cursor(commit=True) as cur:
+        with self.store.cursor() as cur:
             for statement, params in writes:
                 cur.execute(statement, params)
 
