@@ -21,6 +21,7 @@ from eventsourcing.utils import retry
 
 from services.pipeline.adapters.recorded_metrics import count_recorded
 from services.pipeline.adapters.trace_links import TRACE_LINKS
+from services.pipeline.adapters.row_writes import folded
 from services.pipeline.adapters.run_heads import upsert_heads
 from services.pipeline.application.ports import SideWrite
 from services.pipeline.domain.errors import InsufficientCredits
@@ -72,7 +73,7 @@ class SideWriteRecorder(PostgresApplicationRecorder):
                 raise failure from None
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        for statement, params in kwargs.get("side_writes", ()):
+        for statement, params in folded(kwargs.get("side_writes", ())):
             curs.execute(statement, params)
         super()._insert_events(curs, stored_events, **kwargs)
 
