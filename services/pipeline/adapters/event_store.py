@@ -131,3 +131,12 @@ class RunStore(Application):
         datastore = self.recorder.datastore  # type: ignore[attr-defined]
         with datastore.transaction(commit=True) as curs:
             yield curs
+
+    @contextmanager
+    def reads(self) -> Iterator[Any]:
+        """A cursor for reads only, outside a transaction: each statement is its own, as each
+        statement of a READ COMMITTED transaction reads its own snapshot anyway, and no BEGIN
+        and COMMIT wait for a round trip each."""
+        datastore = self.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.get_connection() as conn:
+            yield conn.cursor()

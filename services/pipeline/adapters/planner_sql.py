@@ -92,12 +92,11 @@ class PgPlanner(PgPlannerWrites):
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        """The reads of this thread inside the block share one transaction: one connection
-        from the pool, one BEGIN and one COMMIT for all of them."""
+        """The reads of this thread inside the block share one connection from the pool."""
         if getattr(self._shared, "cursor", None) is not None:
             yield
             return
-        with self.store.cursor() as cur:
+        with self.store.reads() as cur:
             self._shared.cursor = cur
             try:
                 yield
@@ -110,7 +109,7 @@ class PgPlanner(PgPlannerWrites):
         if shared is not None:
             yield shared
             return
-        with self.store.cursor() as cur:
+        with self.store.reads() as cur:
             yield cur
 
     def count_pending(self, site_id: str, run_id: str, stage: int) -> int:
