@@ -25,11 +25,10 @@ def test_rows_of_a_shape_fold_where_the_shape_first_appears() -> None:
         writes.append(rows.insert("images", {"id": f"i{n}", "position": n, "png": None}))
         writes.append(rows.update("content", f"c{n}", {"prompts_done": True}))
     out = folded(writes)
-    assert [statement.split(" FROM ")[0] for statement, _ in out] == [
-        "INSERT INTO images (id, position, png) SELECT id, position, png",
-        "UPDATE content AS t SET prompts_done = v.prompts_done",
-    ]
-    assert "json_populate_recordset(NULL::images, %s::json)" in out[0][0]
+    assert out[0][0] == ("INSERT INTO images (id, position, png) SELECT id, position, png"
+                         " FROM json_populate_recordset(NULL::images, %s::json)")
+    assert "json_populate_recordset(NULL::content, %s::json)" in out[1][0]
+    assert " UPDATE content AS t SET prompts_done = v.prompts_done FROM v WHERE " in out[1][0]
     assert _records(out[0]) == [{"id": f"i{n}", "position": n, "png": None} for n in range(3)]
     assert _records(out[1]) == [{"id": f"c{n}", "prompts_done": True} for n in range(3)]
 
@@ -53,9 +52,9 @@ def test_guards_split_shapes_and_stay_in_the_statement() -> None:
     writes += [rows.update("keywords", f"k{n}", {"cluster_id": "c"}, when={"cluster_id": None}) for n in range(2)]
     writes += [rows.update("keywords", f"k{n}", {"cluster_id": "c"}) for n in range(2, 4)]
     (review, guarded, unguarded) = folded(writes)
-    assert review[0].endswith("WHERE t.id = v.id AND t.status = %s") and review[1][1:] == ("draft",)
-    assert guarded[0].endswith("WHERE t.id = v.id AND t.cluster_id IS NULL") and len(guarded[1]) == 1
-    assert unguarded[0].endswith("WHERE t.id = v.id") and [r["id"] for r in _records(unguarded)] == ["k2", "k3"]
+    assert review[0].endswith("AND t.id = v.id AND t.status = %s") and review[1][1:] == ("draft",)
+    assert guarded[0].endswith("AND t.id = v.id AND t.cluster_id IS NULL") and len(guarded[1]) == 1
+    assert unguarded[0].endswith("AND t.id = v.id") and [r["id"] for r in _records(unguarded)] == ["k2", "k3"]
 
 
 def test_a_row_updated_again_starts_the_next_statement_of_its_shape() -> None:
