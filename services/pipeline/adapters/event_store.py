@@ -10,7 +10,7 @@ of the audit (run_heads.py) are written in that transaction too.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 from uuid import UUID
 
 import psycopg
@@ -21,7 +21,7 @@ from eventsourcing.utils import retry
 
 from services.pipeline.adapters.recorded_metrics import count_recorded
 from services.pipeline.adapters.trace_links import TRACE_LINKS
-from services.pipeline.adapters.row_writes import folded
+from services.pipeline.adapters.row_writes import COLUMN_TYPES, folded
 from services.pipeline.adapters.run_heads import upsert_heads
 from services.pipeline.application.ports import SideWrite
 from services.pipeline.domain.errors import InsufficientCredits
@@ -44,8 +44,23 @@ class SideWriteRecorder(PostgresApplicationRecorder):
     (IntegrityError at once, the breached constraint named); a lost connection is still retried.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._column_types: dict[str, dict[str, str]] = {}
+
+    def column_types(self, table: str) -> Mapping[str, str]:
+        """The SQL type of each column of ``table``, read once (for folded row writes)."""
+        known = self._column_types.get(table)
+        if known is None:
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(COLUMN_TYPES, (table,))
+                known = self._column_types[table] = {row["name"]: row["type"] for row in curs.fetchall()}
+        return known
+
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        # Folded before taking a connection: the column types may need one of their own.
+        kwargs = {**kwargs, "side_writes": folded(kwargs.get("side_writes", ()), self.column_types)}
         failure: psycopg.Error | None = None
         with self.datastore.get_connection() as conn:
             try:
@@ -73,7 +88,7 @@ class SideWriteRecorder(PostgresApplicationRecorder):
                 raise failure from None
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        for statement, params in folded(kwargs.get("side_writes", ())):
+        for statement, params in kwargs.get("side_writes", ()):
             curs.execute(statement, params)
         super()._insert_events(curs, stored_events, **kwargs)
 
