@@ -49,7 +49,8 @@ class SideWriteRecorder(PostgresApplicationRecorder):
         self._column_types: dict[str, dict[str, str]] = {}
 
     def column_types(self, table: str) -> Mapping[str, str]:
-        """The SQL type of each column of ``table``, read once (for folded row writes)."""
+        """The SQL type of each column of ``table``, for folded row writes: read once per
+        process, as a migration that changes a column's type ships with a restart."""
         known = self._column_types.get(table)
         if known is None:
             with self.datastore.get_connection() as conn, conn.cursor() as curs:
