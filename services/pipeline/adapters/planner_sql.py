@@ -150,13 +150,16 @@ class PgPlanner(PgPlannerWrites):
             for statement, params in writes:
                 cur.execute(statement, params)
 
+    # Planned for their values each time, never prepared: a generic plan of a read through
+    # ``pending_items`` can't drop the view's other stages (its stage is a parameter), and
+    # scanned their tables.
     def _one(self, statement: str, params: Any) -> dict[str, Any] | None:
         with self._cursor() as cur:
-            cur.execute(statement, params)
+            cur.execute(statement, params, prepare=False)
             row = cur.fetchone()
         return dict(row) if row else None
 
     def _all(self, statement: str, params: Any) -> list[Item]:
         with self._cursor() as cur:
-            cur.execute(statement, params)
+            cur.execute(statement, params, prepare=False)
             return [dict(row) for row in cur.fetchall()]
