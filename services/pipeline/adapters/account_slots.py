@@ -10,6 +10,6 @@ class PgAccountSlots:
         self.store = store
 
     def lease(self, account_id: str, holder: str, wanted: int, ttl_seconds: float) -> int:
-        with self.store.cursor(commit=True) as cur:
+        with self.store.cursor() as cur:
             cur.execute("SELECT lease_ai_slots(%s, %s, %s, %s) AS granted", (account_id, holder, wanted, ttl_seconds))
             return int(cur.fetchone()["granted"])

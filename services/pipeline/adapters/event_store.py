@@ -10,7 +10,7 @@ of the audit (run_heads.py) are written in that transaction too.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 from uuid import UUID
 
 import psycopg
@@ -21,6 +21,7 @@ from eventsourcing.utils import retry
 
 from services.pipeline.adapters.recorded_metrics import count_recorded
 from services.pipeline.adapters.trace_links import TRACE_LINKS
+from services.pipeline.adapters.row_writes import COLUMN_TYPES, folded
 from services.pipeline.adapters.run_heads import upsert_heads
 from services.pipeline.application.ports import SideWrite
 from services.pipeline.domain.errors import InsufficientCredits
@@ -43,8 +44,24 @@ class SideWriteRecorder(PostgresApplicationRecorder):
     (IntegrityError at once, the breached constraint named); a lost connection is still retried.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._column_types: dict[str, dict[str, str]] = {}
+
+    def column_types(self, table: str) -> Mapping[str, str]:
+        """The SQL type of each column of ``table``, for folded row writes: read once per
+        process, as a migration that changes a column's type ships with a restart."""
+        known = self._column_types.get(table)
+        if known is None:
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(COLUMN_TYPES, (table,))
+                known = self._column_types[table] = {row["name"]: row["type"] for row in curs.fetchall()}
+        return known
+
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        # Folded before taking a connection: the column types may need one of their own.
+        kwargs = {**kwargs, "side_writes": folded(kwargs.get("side_writes", ()), self.column_types)}
         failure: psycopg.Error | None = None
         with self.datastore.get_connection() as conn:
             try:
@@ -120,8 +137,22 @@ class RunStore(Application):
         return self.repository.get(aggregate_id)
 
     @contextmanager
-    def cursor(self, *, commit: bool = False) -> Iterator[Any]:
-        """A cursor on the store's own connection pool, for the pipeline's plain tables."""
+    def cursor(self) -> Iterator[Any]:
+        """A cursor on the store's own connection pool, for the pipeline's plain tables: one
+        transaction, committed when the block ends, rolled back when it raises.
+
+        Reads commit too: psycopg forgets every prepared statement of a connection when a
+        ROLLBACK succeeds on it (DEALLOCATE ALL), so the saves' statements never stayed
+        prepared while each step's reads rolled back."""
         datastore = self.recorder.datastore  # type: ignore[attr-defined]
-        with datastore.transaction(commit=commit) as curs:
+        with datastore.transaction(commit=True) as curs:
             yield curs
+
+    @contextmanager
+    def reads(self) -> Iterator[Any]:
+        """A cursor for reads only, outside a transaction: each statement is its own, as each
+        statement of a READ COMMITTED transaction reads its own snapshot anyway, and no BEGIN
+        and COMMIT wait for a round trip each."""
+        datastore = self.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.get_connection() as conn:
+            yield conn.cursor()

@@ -92,12 +92,11 @@ class PgPlanner(PgPlannerWrites):
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        """The reads of this thread inside the block share one transaction: one connection
-        from the pool, one BEGIN and one ROLLBACK for all of them."""
+        """The reads of this thread inside the block share one connection from the pool."""
         if getattr(self._shared, "cursor", None) is not None:
             yield
             return
-        with self.store.cursor() as cur:
+        with self.store.reads() as cur:
             self._shared.cursor = cur
             try:
                 yield
@@ -110,7 +109,7 @@ class PgPlanner(PgPlannerWrites):
         if shared is not None:
             yield shared
             return
-        with self.store.cursor() as cur:
+        with self.store.reads() as cur:
             yield cur
 
     def count_pending(self, site_id: str, run_id: str, stage: int) -> int:
@@ -134,7 +133,7 @@ class PgPlanner(PgPlannerWrites):
         return row["outcome"] if row else None
 
     def admission_inputs(self, site_id: str, account_id: str) -> AdmissionInputs | None:
-        with self.store.cursor(commit=True) as cur:
+        with self.store.cursor() as cur:
             # The config's defaults are the table's: a site that never saved one gets its row now.
             cur.execute("INSERT INTO automation_config (site_id) SELECT id FROM sites WHERE id = %s"
                         " ON CONFLICT (site_id) DO NOTHING", (site_id,))
@@ -147,17 +146,20 @@ class PgPlanner(PgPlannerWrites):
         return AdmissionInputs(row["config"], pending, int(row["credits"]), int(row["reserved"]))
 
     def execute(self, writes: Sequence[SideWrite]) -> None:
-        with self.store.cursor(commit=True) as cur:
+        with self.store.cursor() as cur:
             for statement, params in writes:
                 cur.execute(statement, params)
 
+    # Planned for their values each time, never prepared: a generic plan of a read through
+    # ``pending_items`` can't drop the view's other stages (its stage is a parameter), and
+    # scanned their tables.
     def _one(self, statement: str, params: Any) -> dict[str, Any] | None:
         with self._cursor() as cur:
-            cur.execute(statement, params)
+            cur.execute(statement, params, prepare=False)
             row = cur.fetchone()
         return dict(row) if row else None
 
     def _all(self, statement: str, params: Any) -> list[Item]:
         with self._cursor() as cur:
-            cur.execute(statement, params)
+            cur.execute(statement, params, prepare=False)
             return [dict(row) for row in cur.fetchall()]

@@ -1,4 +1,7 @@
-"""The planner port's writes on PostgreSQL: statements for the store to run with the events."""
+"""The planner port's writes on PostgreSQL: statements for the store to run with the events.
+
+Rows inserted or updated are ``RowWrite`` values, which the store folds with the rows of
+the same shape saved with them (row_writes.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from services.pipeline.adapters.row_writes import RowWrite, insert_shape, update_shape
 from services.pipeline.application.ports import SideWrite
 from shared.events.commands import Command, Outcome
 from shared.infra.channels import COMMAND_OUTCOME
@@ -27,9 +31,10 @@ def _condition(column: str, value: Any) -> tuple[str, tuple[Any, ...]]:
 
 class PgPlannerWrites:
     def insert(self, table: str, row: Mapping[str, Any]) -> SideWrite:
-        columns = ", ".join(_name(column) for column in row)
+        columns = tuple(_name(column) for column in row)
         placeholders = ", ".join("%s" for _ in row)
-        return f"INSERT INTO {_name(table)} ({columns}) VALUES ({placeholders})", tuple(row.values())
+        return RowWrite(f"INSERT INTO {_name(table)} ({', '.join(columns)}) VALUES ({placeholders})",
+                        tuple(row.values()), insert_shape(table, columns), dict(row))
 
     def update(self, table: str, row_id: str, changes: Mapping[str, Any],
                when: Mapping[str, Any] | None = None) -> SideWrite:
@@ -37,7 +42,9 @@ class PgPlannerWrites:
         conditions = [_condition(column, value) for column, value in (when or {}).items()]
         where = "".join(f" AND {clause}" for clause, _ in conditions)
         params = (*changes.values(), row_id, *(p for _, values in conditions for p in values))
-        return f"UPDATE {_name(table)} SET {assignments} WHERE id = %s{where}", params
+        shape = update_shape(table, tuple(changes), tuple((when or {}).items()))
+        return RowWrite(f"UPDATE {_name(table)} SET {assignments} WHERE id = %s{where}", params, shape,
+                        {"id": row_id, **changes})
 
     def record_failure(self, run_id: str, stage: int, item_id: str) -> SideWrite:
         return ("INSERT INTO run_item_failures (run_id, stage, item_id) VALUES (%s, %s, %s)"
