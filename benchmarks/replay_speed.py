@@ -67,7 +67,7 @@ def fill(store: RunStore, events: int) -> int:
     store.save(*runs)
     saved = sum(run.version for run in runs)
     copies = -(-events // saved) - 1
-    with store.cursor(commit=True) as cur:
+    with store.cursor() as cur:
         cur.execute(_COPY_RUNS, (copies,))
     return saved * (copies + 1)
 
