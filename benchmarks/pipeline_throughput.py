@@ -8,6 +8,7 @@ store, output rows, outbox relay, projection, API.
 
 from __future__ import annotations
 
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -17,6 +18,7 @@ from benchmarks.figures import Figure, Measurement
 from benchmarks.fixtures import items_of, site_with_keywords, start_run
 from benchmarks.session import Session
 from tests.support.client import Api, Tenant
+from tests.support.stack import LOG_DIR, SESSION, Stack
 
 SITES = 20
 KEYWORDS_PER_SITE = 30  # of the 20 sites; the single site gets the whole sample (~300)
@@ -48,7 +50,7 @@ def _wait_all(api: Api, runs: list[tuple[Tenant, str]], timeout: float, interval
 
 
 def _throughput(session: Session, label: str, tenants: list[Tenant], timeout: float,
-                interval: float) -> list[Figure]:
+                interval: float, key_suffix: str = "") -> list[Figure]:
     stack = _stack(session)
     api = Api(stack.base_url)
     before = cpu.snapshot(stack)
@@ -65,7 +67,7 @@ def _throughput(session: Session, label: str, tenants: list[Tenant], timeout: fl
         note += f"; NOT FINISHED within {timeout:.0f} s: rate of the items done so far"
     extra = {"items": items, "wall_s": round(wall, 3), "runs": len(tenants), "finished": finished,
              "cpu_s_services": round(service, 2), "cpu_s_postgres": round(backends, 2)}
-    key = f"{len(tenants)}_site" + ("s" if len(tenants) > 1 else "")
+    key = f"{len(tenants)}_site" + ("s" if len(tenants) > 1 else "") + key_suffix
     rate = items / wall
     session.results[f"pipeline.items_per_s.{key}"] = rate
     return [
@@ -90,6 +92,41 @@ def twenty_sites(session: Session) -> list[Figure]:
                        timeout=240, interval=0.05)
 
 
+def _assignments(stack: Stack, label: str) -> int:
+    """How many partition assignments the process has logged (one per rebalance it joined)."""
+    log = LOG_DIR / f"{SESSION}-{stack.name}-{label}.log"
+    return log.read_text(errors="replace").count("assigned to partitions") if log.exists() else 0
+
+
+def _wait_assignments(stack: Stack, label: str, more_than: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _assignments(stack, label) <= more_than:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{label} took no partitions in {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def twenty_sites_two_pipelines(session: Session) -> list[Figure]:
+    """The same load with a second pipeline process in the consumer group: how operators scale
+    the pipeline past one process (and one GIL). On this machine both share its 2 cores."""
+    stack = _stack(session)
+    api = Api(stack.base_url)
+    tenants = [site_with_keywords(api, KEYWORDS_PER_SITE) for _ in range(SITES)]
+    seen = _assignments(stack, "pipeline")
+    stack.start_process("pipeline2", "services.pipeline")
+    try:
+        _wait_assignments(stack, "pipeline2", 0)
+        _wait_assignments(stack, "pipeline", seen)  # the first process took its share after the join
+        return _throughput(session, f"{SITES} sites × {KEYWORDS_PER_SITE} keywords, 2 pipeline processes",
+                           tenants, timeout=240, interval=0.05, key_suffix=".2_pipelines")
+    finally:
+        # Back to one process for the figures after this one: it leaves the group, the first
+        # takes every partition again.
+        seen = _assignments(stack, "pipeline")
+        stack.kill("pipeline2", signal.SIGTERM)
+        _wait_assignments(stack, "pipeline", seen)
+
+
 MEASUREMENTS = [
     Measurement("pipeline, 1 site", one_site, [
         ("pipeline.items_per_s.1_site", "pipeline 0 ms AI, sample site: items/s end to end", "items/s"),
@@ -98,5 +135,11 @@ MEASUREMENTS = [
     Measurement(f"pipeline, {SITES} sites", twenty_sites, [
         (f"pipeline.items_per_s.{SITES}_sites", f"pipeline 0 ms AI, {SITES} sites: items/s end to end", "items/s"),
         (f"pipeline.cpu_ms_per_item.{SITES}_sites", f"pipeline 0 ms AI, {SITES} sites: CPU per item", "CPU-ms/item"),
+    ]),
+    Measurement(f"pipeline, {SITES} sites, 2 pipeline processes", twenty_sites_two_pipelines, [
+        (f"pipeline.items_per_s.{SITES}_sites.2_pipelines",
+         f"pipeline 0 ms AI, {SITES} sites, 2 pipeline processes: items/s end to end", "items/s"),
+        (f"pipeline.cpu_ms_per_item.{SITES}_sites.2_pipelines",
+         f"pipeline 0 ms AI, {SITES} sites, 2 pipeline processes: CPU per item", "CPU-ms/item"),
     ]),
 ]
