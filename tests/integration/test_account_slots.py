@@ -8,9 +8,7 @@ import psycopg
 import pytest
 
 from services.pipeline.adapters.account_slots import PgAccountSlots
-from services.pipeline.adapters.event_store import RunStore
-from shared.infra.settings import Settings
-from tests.support.stack import SESSION, drop_database, migrated_database
+from tests.support.stores import scratch_store
 
 pytestmark = pytest.mark.integration
 TTL = 60.0
@@ -18,12 +16,8 @@ TTL = 60.0
 
 @pytest.fixture(scope="module")
 def leases():
-    name = f"automation_test_slots_{SESSION}"
-    url = migrated_database(name)
-    store = RunStore.from_settings(Settings(database_url=url))
-    yield url, PgAccountSlots(store)
-    store.close()
-    drop_database(name)
+    with scratch_store("slots") as (url, store):
+        yield url, PgAccountSlots(store)
 
 
 def _account(url: str, ceiling: int) -> str:

@@ -16,8 +16,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.domain.run import AutomationRun
-from shared.infra.settings import Settings
-from tests.support.stack import SESSION, drop_database, migrated_database
+from tests.support.stores import scratch_store
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
@@ -27,11 +26,8 @@ SIDE_WRITES = [("SELECT pg_notify('conflict_test', 'x')", ()),
 
 @pytest.fixture(scope="module")
 def store():
-    name = f"automation_test_conflicts_{SESSION}"
-    store = RunStore.from_settings(Settings(database_url=migrated_database(name)))
-    yield store
-    store.close()
-    drop_database(name)
+    with scratch_store("conflicts") as (_, store):
+        yield store
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ items when the balance can't cover the whole group it loaded."""
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from datetime import datetime, timezone
 
 import psycopg
@@ -90,6 +89,19 @@ def _admit(handlers: CommandHandlers, account: str, site: str) -> str:
     return run_id
 
 
+def _in_stage_1(database: str, store: RunStore, *, open_batch: bool) -> tuple[HeldRuns, str, str, str]:
+    """A run admitted on a site of 4 keywords and held by ``store``'s worker in stage 1, with
+    batch ``w/b1`` open if ``open_batch``: (held runs, run id, account, site)."""
+    handlers = CommandHandlers(store, PgPlanner(store))
+    account, site = _site(database, keywords=4)
+    run_id = _admit(handlers, account, site)
+    runs = HeldRuns(store, handlers)
+    runs.commit(run_id, lambda r: r.start_stage(1, 4, NOW))
+    if open_batch:
+        runs.commit(run_id, lambda r: r.start_batch(1, [{"id": "k1", "title": "t"}], "w/b1", NOW))
+    return runs, run_id, account, site
+
+
 def _events(store: RunStore, run_id: str) -> list[tuple[int, str, dict]]:
     """The run's stored events: (version, type, data), in the order stored."""
     return [(event.originator_version, type(event).__name__, getattr(event, "data", {}))
@@ -131,12 +143,7 @@ def test_commits_after_the_first_mutate_the_held_run_without_reading_it_back(dat
 def test_a_pause_written_elsewhere_refuses_the_next_batch_but_not_the_record_of_an_open_one(
         database, stores) -> None:
     ours, theirs = stores
-    handlers = CommandHandlers(ours, PgPlanner(ours))
-    account, site = _site(database, keywords=4)
-    run_id = _admit(handlers, account, site)
-    runs = HeldRuns(ours, handlers)
-    runs.commit(run_id, lambda r: r.start_stage(1, 4, NOW))
-    runs.commit(run_id, lambda r: r.start_batch(1, [{"id": "k1", "title": "t"}], "w/b1", NOW))
+    runs, run_id, account, site = _in_stage_1(database, ours, open_batch=True)
     assert runs.held(run_id).open_batches == ["w/b1"]
 
     # Another process records a pause: the run the worker holds is now a version behind.
@@ -176,12 +183,7 @@ def test_a_held_run_that_keeps_conflicting_is_not_retried_as_is(database, stores
     """Each retry starts from the run read afresh: with the held instance tried again, every
     attempt would conflict and the commit fail with IntegrityError."""
     ours, theirs = stores
-    handlers = CommandHandlers(ours, PgPlanner(ours))
-    account, site = _site(database, keywords=4)
-    run_id = _admit(handlers, account, site)
-    runs = HeldRuns(ours, handlers)
-    runs.commit(run_id, lambda r: r.start_stage(1, 4, NOW))
-    runs.commit(run_id, lambda r: r.start_batch(1, [{"id": "k1", "title": "t"}], "w/b1", NOW))
+    runs, run_id, _, _ = _in_stage_1(database, ours, open_batch=True)
     # Another writer appends to the run (a second worker after a rebalance announcing its batch).
     other = theirs.get(uuid.UUID(run_id))
     other.start_batch(1, [{"id": "k9", "title": "t"}], "v/b9", NOW)
@@ -197,11 +199,7 @@ def test_a_held_run_that_keeps_conflicting_is_not_retried_as_is(database, stores
 
 def test_a_conflict_that_outlasts_the_retries_is_raised(database, stores, monkeypatch) -> None:
     ours, theirs = stores
-    handlers = CommandHandlers(ours, PgPlanner(ours))
-    account, site = _site(database, keywords=4)
-    run_id = _admit(handlers, account, site)
-    runs = HeldRuns(ours, handlers)
-    runs.commit(run_id, lambda r: r.start_stage(1, 4, NOW))
+    runs, run_id, _, _ = _in_stage_1(database, ours, open_batch=False)
     attempts = []
 
     def racing(run) -> None:

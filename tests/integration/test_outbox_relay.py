@@ -16,22 +16,17 @@ from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.outbox_relay import RELAY_LOCK_KEY, OutboxRelay
 from services.pipeline.domain.run import AutomationRun
 from shared.infra.db import create_pool
-from shared.infra.settings import Settings
-from tests.support.stack import SESSION, drop_database, migrated_database
+from tests.support.stores import scratch_store
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def store_and_pool():
-    name = f"automation_test_relay_{SESSION}"
-    url = migrated_database(name)
-    store = RunStore.from_settings(Settings(database_url=url))
-    pool = await create_pool(url)
-    yield url, store, pool
-    await pool.close()
-    store.close()
-    drop_database(name)
+    with scratch_store("relay") as (url, store):
+        pool = await create_pool(url)
+        yield url, store, pool
+        await pool.close()
 
 
 def _pause_and_resume(store: RunStore, run_id: str, saves: int) -> None:

@@ -11,32 +11,26 @@ import pytest
 
 from services.pipeline.adapters.account_slots import PgAccountSlots
 from services.pipeline.adapters.ai.offline import OfflineAI
-from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.planner_sql import PgPlanner
 from services.pipeline.application.commands import CommandHandlers
 from services.pipeline.application.service import PipelineService
 from services.pipeline.application.supervisor import Supervisor
 from services.pipeline.application.worker import RunWorker
 from shared.events.commands import PauseRun, ResumeRun, StartRun
-from shared.infra.settings import Settings
 from tests.support.keywords import keyword_set
-from tests.support.stack import SESSION, drop_database, migrated_database
+from tests.support.stores import scratch_store
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def service():
-    name = f"automation_test_pauses_{SESSION}"
-    url = migrated_database(name)
-    store = RunStore.from_settings(Settings(database_url=url))
-    handlers = CommandHandlers(store, PgPlanner(store))
-    worker = RunWorker(store, handlers, OfflineAI(), PgAccountSlots(store))
-    supervisor = Supervisor(worker.execute, worker.fail)
-    yield url, store, PipelineService(handlers, supervisor), supervisor
-    await supervisor.abort_all()
-    store.close()
-    drop_database(name)
+    with scratch_store("pauses") as (url, store):
+        handlers = CommandHandlers(store, PgPlanner(store))
+        worker = RunWorker(store, handlers, OfflineAI(), PgAccountSlots(store))
+        supervisor = Supervisor(worker.execute, worker.fail)
+        yield url, store, PipelineService(handlers, supervisor), supervisor
+        await supervisor.abort_all()
 
 
 def _site(url: str) -> tuple[str, str]:

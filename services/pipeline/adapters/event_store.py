@@ -154,5 +154,5 @@ class RunStore(Application):
         statement of a READ COMMITTED transaction reads its own snapshot anyway, and no BEGIN
         and COMMIT wait for a round trip each."""
         datastore = self.recorder.datastore  # type: ignore[attr-defined]
-        with datastore.get_connection() as conn:
-            yield conn.cursor()
+        with datastore.get_connection() as conn, conn.cursor() as curs:
+            yield curs

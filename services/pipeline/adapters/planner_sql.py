@@ -91,26 +91,19 @@ class PgPlanner(PgPlannerWrites):
         self._shared = threading.local()  # the cursor of the thread's ``reading()`` block
 
     @contextmanager
-    def reading(self) -> Iterator[None]:
-        """The reads of this thread inside the block share one connection from the pool."""
-        if getattr(self._shared, "cursor", None) is not None:
-            yield
-            return
-        with self.store.reads() as cur:
-            self._shared.cursor = cur
-            try:
-                yield
-            finally:
-                self._shared.cursor = None
-
-    @contextmanager
-    def _cursor(self) -> Iterator[Any]:
+    def reading(self) -> Iterator[Any]:
+        """The reads of this thread inside the block share one connection from the pool (the
+        block's cursor, or an enclosing block's)."""
         shared = getattr(self._shared, "cursor", None)
         if shared is not None:
             yield shared
             return
         with self.store.reads() as cur:
-            yield cur
+            self._shared.cursor = cur
+            try:
+                yield cur
+            finally:
+                self._shared.cursor = None
 
     def count_pending(self, site_id: str, run_id: str, stage: int) -> int:
         row = self._one(_COUNT_PENDING, {"site_id": site_id, "run_id": run_id, "stage": stage})
@@ -154,12 +147,12 @@ class PgPlanner(PgPlannerWrites):
     # ``pending_items`` can't drop the view's other stages (its stage is a parameter), and
     # scanned their tables.
     def _one(self, statement: str, params: Any) -> dict[str, Any] | None:
-        with self._cursor() as cur:
+        with self.reading() as cur:
             cur.execute(statement, params, prepare=False)
             row = cur.fetchone()
         return dict(row) if row else None
 
     def _all(self, statement: str, params: Any) -> list[Item]:
-        with self._cursor() as cur:
+        with self.reading() as cur:
             cur.execute(statement, params, prepare=False)
             return [dict(row) for row in cur.fetchall()]

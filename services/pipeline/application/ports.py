@@ -44,7 +44,7 @@ class RunStore(Protocol):
 
 class PlannerReads(Protocol):
     def reading(self) -> AbstractContextManager[None]:
-        """A block whose reads (on this thread) share one transaction."""
+        """A block whose reads (on this thread) share one connection."""
 
     def count_pending(self, site_id: str, run_id: str, stage: int) -> int: ...
 

@@ -1,10 +1,10 @@
 """One step of a stage's flow, done in one thread hop: record the groups whose calls all
 returned, admit the next items, and, once nothing is left, complete the stage.
 
-Reads (the next items, what the run may still spend) share one transaction; the writes
-share another: the finished groups' outputs, debits and events, ``BatchStarted`` for the
-admitted items and, at the end, ``StageCompleted``. Two transactions per step, however many
-items it records and admits.
+Reads (the next items, what the run may still spend) share one connection; the writes
+share one transaction: the finished groups' outputs, debits and events, ``BatchStarted`` for
+the admitted items and, at the end, ``StageCompleted``. One transaction per step, however
+many items it records and admits (two for a step of clustering that records before it loads).
 """
 
 from __future__ import annotations
