@@ -12,7 +12,7 @@ import pytest
 from services.api.adapters.queries import runs
 from services.projector.adapters.writer import project
 from shared.infra.db import create_pool
-from shared.run_view import SNAPSHOT_EVERY, evolve
+from shared.run_view import advance, evolve, SNAPSHOT_EVERY
 from tests.support.stack import SESSION, drop_database, migrated_database
 
 pytestmark = pytest.mark.integration
@@ -70,9 +70,9 @@ async def test_as_of_folds_only_the_tail_after_a_snapshot_off_the_event_loop(poo
 
     def counting(view, event):
         folded.append(threading.get_ident())
-        return evolve(view, event)
+        return advance(view, event)
 
-    monkeypatch.setattr(runs, "evolve", counting)
+    monkeypatch.setattr(runs, "advance", counting)
     for until in (1, 999, 1000, 1001, 12_345, EVENTS - 1, EVENTS):
         folded.clear()
         as_of = START + timedelta(seconds=until, milliseconds=500)

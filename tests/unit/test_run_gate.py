@@ -126,6 +126,12 @@ class Calls:
     def release_one(self) -> None:
         self.holding[0].set()
 
+    async def finish_one(self) -> None:
+        """Let the longest-held call return, and wait until it has."""
+        done = self.done
+        self.release_one()
+        await _until(lambda: self.done > done)
+
 
 async def test_a_gate_never_lets_more_calls_than_its_limit_in_at_once() -> None:
     gate = RunGate()
@@ -135,9 +141,7 @@ async def test_a_gate_never_lets_more_calls_than_its_limit_in_at_once() -> None:
     await _settle()
     assert len(calls.holding) == 3 and gate.active == 3
     while calls.done < 20:
-        done = calls.done
-        calls.release_one()
-        await _until(lambda: calls.done > done)
+        await calls.finish_one()
         await _settle()
         assert len(calls.holding) == min(3, 20 - calls.done)
     await asyncio.gather(*tasks)
@@ -170,9 +174,7 @@ async def test_more_slots_let_waiting_calls_in_at_once() -> None:
     await _settle()
     assert len(calls.holding) == 4 and calls.done == 0
     while calls.done < 5:
-        done = calls.done
-        calls.release_one()
-        await _until(lambda: calls.done > done)
+        await calls.finish_one()
     await asyncio.gather(*tasks)
     assert calls.most == 4
 

@@ -94,13 +94,10 @@ class RunGate:
 
 
 def capped(ask: Callable[..., Awaitable[Any]], gate: asyncio.Semaphore,
-           run_gate: RunGate | None = None) -> Callable[..., Awaitable[Any]]:
+           run_gate: RunGate) -> Callable[..., Awaitable[Any]]:
     """The AI call, waiting first for one of the run's slots, then one of the process's."""
 
     async def call(*args: Any) -> Any:
-        if run_gate is None:
-            async with gate:
-                return await ask(*args)
         async with run_gate.slot(), gate:
             if run_gate.stopped():  # checked once both waits are over: no call after a stop
                 raise CallNotStarted

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from services.api.application.errors import invalid
-from shared.run_view import evolve
+from shared.run_view import advance
 
 RUN_FIELDS = (
     "run_id, site_id, trigger_type, status, current_stage, started_at, paused_at,"
@@ -97,10 +97,12 @@ async def run_as_of(pool: asyncpg.Pool, run_id: str, account_id: str, as_of: dat
 
 def _fold(view: dict[str, Any] | None, start: int, rows: list[asyncpg.Record], run_id: str,
           site_id: str, account_id: str) -> dict[str, Any] | None:
+    # ``view`` is this request's own (decoded from the snapshot's row): folded in place, not
+    # copied once an event.
     for expected, row in enumerate(rows, start=start + 1):
         if row["sequence"] != expected:  # fold a gap-free prefix only
             break
-        view = evolve(view, {"run_id": run_id, "site_id": site_id, "account_id": account_id,
+        view = advance(view, {"run_id": run_id, "site_id": site_id, "account_id": account_id,
                              "type": row["type"], "data": row["data"], "occurred_at": _iso(row["occurred_at"])})
     return view
 
