@@ -12,7 +12,7 @@ import pytest
 from services.api.adapters.queries import runs
 from services.projector.adapters.writer import project
 from shared.infra.db import create_pool
-from shared.run_view import advance, evolve, SNAPSHOT_EVERY
+from shared.run_view import SNAPSHOT_EVERY, advance, evolve
 from tests.support.stack import SESSION, drop_database, migrated_database
 
 pytestmark = pytest.mark.integration
