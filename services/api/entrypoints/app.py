@@ -29,7 +29,9 @@ def create_app(settings: Settings, send_command: SendCommand | None = None) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await create_pool(settings.database_url)
+        # No session state is left on a pooled connection (the LISTENs have their own, advisory
+        # locks are transaction-scoped): skip the reset query on every release.
+        app.state.pool = await create_pool(settings.database_url, reset_sessions=False)
         app.state.broker = broker = None if send_command else KafkaBroker(
             settings.kafka_bootstrap_servers, middlewares=broker_middlewares(settings, "api"))
         if broker is not None:
