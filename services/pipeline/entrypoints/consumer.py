@@ -143,7 +143,8 @@ def create_app(settings: Settings) -> FastStream:
         max_records=COMMANDS_PER_BATCH,
         batch_timeout_ms=IDLE_POLL_MS,
         # Committed only once every command of the batch was decided; a failure seeks each
-        # partition back to its first record of the batch, to redeliver what wasn't decided.
+        # partition back to its first record of the batch: what wasn't decided comes again,
+        # and what was comes back as a duplicate.
         ack_policy=AckPolicy.NACK_ON_ERROR,
         listener=RunPartitionListener(holder, settings.commands_topic),
     )
