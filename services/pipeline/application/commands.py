@@ -68,11 +68,12 @@ class CommandHandlers:
                 return Decision(Outcome.DUPLICATE)
             raise
 
-    def refuse_if_foreign(self, command: Command) -> Decision | None:
-        """A control command naming another account's run is refused before anything acts on
-        it (a cancel aborts AI calls in flight before it is decided)."""
-        if isinstance(command, StartRun) or self._decided(command):
-            return None
+    def screen(self, command: PauseRun | CancelRun) -> Decision | None:
+        """What a pause or cancel must know before the supervisor acts on it (a cancel aborts
+        AI calls in flight before it is decided): a redelivery of one decided already acts on
+        nothing, and one naming another account's run is refused. None: act, then decide."""
+        if self._decided(command):
+            return Decision(Outcome.DUPLICATE)
         try:
             self._require_owner(self.store.get(UUID(command.run_id)), command)
         except AggregateNotFoundError:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any, Awaitable, Callable
 
-from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -18,8 +20,10 @@ from services.pipeline.adapters.metrics_probes import PipelineProbes
 from services.pipeline.adapters.outbox_relay import OutboxRelay
 from services.pipeline.adapters.partitioner import KeyHashCachingPartitioner
 from services.pipeline.adapters.partitions import partition_of
+from services.pipeline.application.service import PipelineService
 from services.pipeline.bootstrap import PipelineParts, build
-from shared.events.commands import parse_command
+from services.pipeline.entrypoints.command_lanes import in_site_lanes
+from shared.events.commands import Command, parse_command
 from shared.infra.dead_letters import DeadLetter, describe, record
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
@@ -28,8 +32,11 @@ from shared.observability.kafka_lag import ConsumerLagProbe
 from shared.observability.logs import rebind
 from shared.observability.metrics import COMMANDS_HANDLED, DEAD_LETTERS
 from shared.observability.sampler import sample_forever
+from shared.observability.tracing import span_following
 
 log = logging.getLogger("pipeline")
+COMMANDS_PER_BATCH = 100
+IDLE_POLL_MS = 1000
 
 
 class RunPartitionListener(ConsumerRebalanceListener):
@@ -87,49 +94,101 @@ async def _keep_relaying(relay: OutboxRelay) -> None:
             await asyncio.sleep(1.0)
 
 
+@dataclass(frozen=True)
+class _Received:
+    record: ConsumerRecord
+    body: Any  # as FastStream decoded it: a dict, or the raw bytes when they were not JSON
+    headers: dict[str, Any]
+
+    @property
+    def partition(self) -> int:
+        return self.record.partition
+
+    @property
+    def key(self) -> bytes | None:
+        return self.record.key  # the site
+
+
+def _poll_without_rest(subscriber: Any) -> None:
+    """FastStream's batch subscriber sleeps ``batch_timeout_ms`` after an empty poll, which
+    would hold back a command arriving meanwhile. A poll returns as soon as a record arrives,
+    whatever its timeout, so polling long without the sleep costs a command nothing and an
+    idle pipeline one wake a second. Stopping the subscriber cancels a poll in progress."""
+
+    async def get_msg(consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
+        ready = await consumer.getmany(timeout_ms=IDLE_POLL_MS, max_records=subscriber.max_records)
+        return tuple(chain.from_iterable(ready.values()))
+
+    subscriber.get_msg = get_msg
+
+
 def create_app(settings: Settings) -> FastStream:
+    # Without dependency injection, which would resolve ``msg`` (a context field) in a worker
+    # thread: the handler takes the decoded bodies and reads the message from the context.
     broker = KafkaBroker(settings.kafka_bootstrap_servers, enable_idempotence=True, logger=log,
                          partitioner=KeyHashCachingPartitioner(),  # the relay's events: one hash a site
-                         middlewares=broker_middlewares(settings, "pipeline"))
+                         apply_types=False, middlewares=broker_middlewares(settings, "pipeline"))
     holder: dict[str, Any] = {}
     tasks: list[asyncio.Task[None]] = []
 
-    @broker.subscriber(
+    subscriber = broker.subscriber(
         settings.commands_topic,
         group_id=settings.group_id("pipeline"),
         auto_offset_reset="earliest",
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=max(1000, settings.kafka_session_timeout_ms // 4),
-        # A command is committed only after it was decided; a failure seeks back to redeliver it.
+        # Whatever has arrived, so that different sites' commands are decided side by side
+        # (command_lanes.py) rather than each admission after all those before it.
+        batch=True,
+        max_records=COMMANDS_PER_BATCH,
+        batch_timeout_ms=IDLE_POLL_MS,
+        # Committed only once every command of the batch was decided; a failure seeks each
+        # partition back to its first record of the batch: what wasn't decided comes again,
+        # and what was comes back as a duplicate.
         ack_policy=AckPolicy.NACK_ON_ERROR,
         listener=RunPartitionListener(holder, settings.commands_topic),
     )
-    async def on_command(body: Any, msg: KafkaMessage) -> None:
+    _poll_without_rest(subscriber)
+
+    @subscriber
+    async def on_commands(bodies: list[Any]) -> None:
+        msg: KafkaMessage = broker.context.get_local("message")
+        received = [_Received(record, body, headers)
+                    for record, body, headers in zip(msg.raw_message, bodies, msg.batch_headers)]
+        await in_site_lanes(received, on_command)
+
+    async def on_command(received: _Received) -> None:
         async def set_aside(reason: str) -> None:
             # Recorded before the offset is committed: if the write fails, the command comes back.
-            await record(holder["parts"].pool, DeadLetter.of("pipeline", msg.raw_message, reason))
+            await record(holder["parts"].pool, DeadLetter.of("pipeline", received.record, reason))
 
         try:
-            command = parse_command(body)
+            command = parse_command(received.body)
         except (ValidationError, ValueError, TypeError) as error:
             # A malformed command can never succeed: retrying it would block its partition.
             reason = f"malformed command: {describe(error)}"  # one line, whatever the size of the record
-            log.error("set aside the command at offset %s: %s", msg.raw_message.offset, reason)
+            log.error("set aside the command at offset %s: %s", received.record.offset, reason)
             await set_aside(reason)
             COMMANDS_HANDLED.labels("unknown", "malformed").inc()
             DEAD_LETTERS.labels("commands", "malformed").inc()
             return
-        # Run tasks started by this command inherit these, so their log lines carry them too.
+        # Run tasks started by this command inherit these (and its trace), so their log lines
+        # and spans carry them too.
         rebind(run_id=command.run_id, site_id=command.site_id, account_id=command.account_id)
+        with span_following(f"decide {command.type}", [received.headers]):
+            await decide(command, set_aside)
+
+    async def decide(command: Command, set_aside: Callable[[str], Awaitable[None]]) -> None:
+        service: PipelineService = holder["parts"].service
         try:
-            decision = await holder["parts"].service.dispatch(command)
+            decision = await service.dispatch(command)
         except (InterfaceError, OperationalError, IntegrityError):
             raise  # the database is away or contended: redelivered, decided later
         except Exception:
             # Anything else would fail again on every redelivery and block the partition:
             # the command is refused, for its sender to see, and the partition moves on.
             log.exception("refused %s %s after an unexpected error", command.type, command.command_id)
-            await asyncio.to_thread(holder["parts"].service.handlers.refuse, command, "internal_error")
+            await service.refuse(command, "internal_error")
             COMMANDS_HANDLED.labels(command.type, "internal_error").inc()
             await set_aside("internal_error while deciding the command")
             return
