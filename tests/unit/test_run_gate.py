@@ -283,6 +283,22 @@ async def test_a_blocking_renewal_counts_as_the_periods_lease_and_a_release_give
     assert await slots.width() == 4 and account.leases[-1] == ("run-1", 4)
 
 
+async def test_giving_back_blocking_releases_a_held_lease_once(monkeypatch) -> None:
+    """For the hop of the step that completed the run: its release, so the worker's own finds
+    nothing left to give back."""
+    monkeypatch.setattr(ai_slots, "time", types.SimpleNamespace(monotonic=lambda: 10.0))
+    account = Ceiling(ceiling=16)
+    slots = ai_slots.RunSlots(account, "acc", "run-1")
+    slots.give_back()
+    assert account.leases == []  # nothing held
+    slots.want(4)
+    slots.renew()
+    slots.give_back()
+    assert account.leases == [("run-1", 4), ("run-1", 0)] and slots.renew_in == 0
+    await slots.release()
+    assert account.leases == [("run-1", 4), ("run-1", 0)]
+
+
 async def test_a_call_waiting_for_a_slot_never_starts_once_the_run_stopped() -> None:
     stop = {"requested": False}
     gate = RunGate(lambda: stop["requested"])

@@ -140,5 +140,10 @@ class RunSlots:
 
     async def release(self) -> None:
         if self._renewed_at > float("-inf"):
-            await asyncio.to_thread(self._slots.lease, self._account_id, self._holder, 0, LEASE_SECONDS)
+            await asyncio.to_thread(self.give_back)
+
+    def give_back(self) -> None:
+        """Release now, blocking: for a thread that goes to the database anyway."""
+        if self._renewed_at > float("-inf"):
+            self._slots.lease(self._account_id, self._holder, 0, LEASE_SECONDS)
             self._granted, self._renewed_at = 0, float("-inf")
