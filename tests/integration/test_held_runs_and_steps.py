@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError
 
+from services.pipeline.adapters.account_slots import PgAccountSlots
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.planner_sql import PgPlanner
 from services.pipeline.application.batch_bound import batch_bound
@@ -378,8 +379,11 @@ def test_the_last_stages_completing_step_completes_the_run_with_it(database, sto
         runs.commit(run_id, lambda r, s=stage: (r.start_stage(s, 0, NOW), r.complete_stage(s, NOW)))
     version = runs.held(run_id).version
 
-    result = StageSteps(planner, runs, _now).take(
-        runs.held(run_id), 7, Step([], want=10, may_complete=True, batch_id="w/g7", starting=True))
+    slots = PgAccountSlots(ours)
+    assert slots.lease(account, run_id, 4, 15.0) == 4
+
+    result = StageSteps(planner, runs, _now).take(runs.held(run_id), 7, Step(
+        [], want=10, may_complete=True, batch_id="w/g7", starting=True, ending=[slots.give_back(account, run_id)]))
 
     assert result.completed
     assert _writes(database, run_id, after=version) == [["StageStarted", "StageCompleted", "RunCompleted"]]
@@ -389,6 +393,8 @@ def test_the_last_stages_completing_step_completes_the_run_with_it(database, sto
         status = conn.execute("SELECT status FROM pipeline_runs WHERE run_id = %s", (run_id,)).fetchone()[0]
     assert status == "completed"
     _admit(handlers, account, site)  # the site's slot was released with it
+    with psycopg.connect(database) as conn:  # and the run's AI slots
+        assert conn.execute("SELECT count(*) FROM ai_slot_leases WHERE holder = %s", (run_id,)).fetchone()[0] == 0
 
 
 def test_a_first_step_on_a_run_paused_meanwhile_starts_nothing(database, stores) -> None:

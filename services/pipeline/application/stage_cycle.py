@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Callable, Collection
+from typing import Callable, Collection, Sequence
 
 from services.pipeline.application.batch_bound import batch_bound
 from services.pipeline.application.held_runs import HeldRuns
@@ -44,6 +44,7 @@ class Step:
     # The stage's first step: ``StageStarted`` leads its transaction, counting the stage's
     # pending items (a first step has nothing to record, nothing in flight).
     starting: bool = False
+    ending: Sequence[SideWrite] = ()  # writes that go with the run's completion, after the last stage
 
 
 @dataclass
@@ -127,7 +128,8 @@ class StageSteps:
                 result.refused = True
 
         def writes(r: AutomationRun) -> list[SideWrite]:
-            return [w for g in step.finished for w in group_writes(self.planner, r, stage, g)]
+            ending = list(step.ending) if result.completed and stage == LAST_STAGE else []
+            return [w for g in step.finished for w in group_writes(self.planner, r, stage, g)] + ending
 
         self.runs.commit(run_id, mutate, writes)
 

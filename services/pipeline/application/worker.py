@@ -120,11 +120,11 @@ class RunWorker:
     def prepare_next(self, run: AutomationRun, stage: int, slots: RunSlots) -> None:
         """In the hop of the step that completed ``stage``, blocking: the lease as the next stage
         wants it, renewed only when due or when it wants another number of slots (the flow
-        renews every RENEW_SECONDS anyway); after the last stage the run completed, and its
-        lease goes back."""
+        renews every RENEW_SECONDS anyway). After the last stage the run completed, and its
+        lease went back in that transaction."""
         following = next_stage(stage)
         if following is None:
-            slots.give_back()
+            slots.given_back()
             return
         entry = STAGE_WORK[following]
         if not entry.ai_method or run.config["between_stage_delay"] > 0:
@@ -285,7 +285,8 @@ class _StageFlow:
                     batch_id=f"{self.tag}/{uuid4().hex}", checks_credits=self.entry.ai_method is not None,
                     # A batch in lockstep is a call's (or a pause's) worth: whole or not at all.
                     at_least=0 if self.lockstep else self.gate.limit, record_first=self.lockstep,
-                    starting=not self.started)
+                    starting=not self.started,
+                    ending=self.lease.give_back_with() if self.entry.number == LAST_STAGE else ())
         started = time.monotonic()
         result = await asyncio.to_thread(self._take, step)
         self.step_seconds.add(time.monotonic() - started)
