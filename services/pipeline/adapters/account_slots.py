@@ -11,7 +11,9 @@ class PgAccountSlots:
         self.store = store
 
     def lease(self, account_id: str, holder: str, wanted: int, ttl_seconds: float) -> int:
-        with self.store.cursor() as cur:
+        # One statement, its own transaction: the function locks the account's row, and its
+        # writes commit as it returns.
+        with self.store.statements() as cur:
             cur.execute("SELECT lease_ai_slots(%s, %s, %s, %s) AS granted", (account_id, holder, wanted, ttl_seconds))
             return int(cur.fetchone()["granted"])
 
