@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError
 
+from services.pipeline.adapters.account_slots import PgAccountSlots
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.planner_sql import PgPlanner
 from services.pipeline.application.batch_bound import batch_bound
@@ -314,3 +315,101 @@ def test_all_that_was_pending_admitted_drains_the_stage(database, stage_2) -> No
     result = steps.take(runs.held(run_id), 2, Step([], want=16, may_complete=True, batch_id="w/g1", at_least=4))
 
     assert len(result.admitted) == 12 and result.drained and not result.completed
+
+
+# --- StageSteps: a stage starts in its first step, the run completes in the last -------------
+
+
+def _writes(url: str, run_id: str, after: int) -> list[list[str]]:
+    """The run's events after version ``after``, by the transaction that wrote them, in order."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT xmin::text, topic FROM automation_events WHERE originator_id = %s AND originator_version > %s"
+            " ORDER BY originator_version", (uuid.UUID(run_id), after)).fetchall()
+    writes: dict[str, list[str]] = {}
+    for xmin, topic in rows:
+        writes.setdefault(xmin, []).append(topic.rpartition(":")[2])
+    return list(writes.values())
+
+
+@pytest.mark.parametrize("want, total", [(10, 4), (3, 4)])  # a load that saw every pending item, and one that didn't
+def test_a_stages_first_step_starts_it_counting_its_items_with_the_batch_it_admits(
+        database, stores, want, total) -> None:
+    ours, _ = stores
+    planner = PgPlanner(ours)
+    handlers = CommandHandlers(ours, planner)
+    account, site = _site(database, keywords=4)
+    run_id = _admit(handlers, account, site)
+    runs = HeldRuns(ours, handlers)
+
+    result = StageSteps(planner, runs, _now).take(
+        ours.get(uuid.UUID(run_id)), 1, Step([], want=want, may_complete=True, batch_id="w/g1", starting=True))
+
+    assert len(result.admitted) == min(want, 4) and not result.completed
+    assert _writes(database, run_id, after=1) == [["StageStarted", "BatchStarted"]]
+    run = runs.held(run_id)
+    assert run.stage_results["1"]["items_total"] == total and run.open_batches == ["w/g1"]
+
+
+def test_a_stage_with_nothing_pending_starts_and_completes_in_one_transaction(database, stores) -> None:
+    ours, _ = stores
+    planner = PgPlanner(ours)
+    handlers = CommandHandlers(ours, planner)
+    account, site = _site(database, clusters=0, keywords=0)
+    run_id = _admit(handlers, account, site)
+    runs = HeldRuns(ours, handlers)
+
+    result = StageSteps(planner, runs, _now).take(
+        ours.get(uuid.UUID(run_id)), 1, Step([], want=10, may_complete=True, batch_id="w/g1", starting=True))
+
+    assert result.completed and result.drained and not result.admitted
+    assert _writes(database, run_id, after=1) == [["StageStarted", "StageCompleted"]]
+    result_1 = runs.held(run_id).stage_results["1"]
+    assert result_1["items_total"] == 0 and result_1["completed_at"] and runs.held(run_id).current_stage == 2
+
+
+def test_the_last_stages_completing_step_completes_the_run_with_it(database, stores) -> None:
+    ours, _ = stores
+    planner = PgPlanner(ours)
+    handlers = CommandHandlers(ours, planner)
+    account, site = _site(database)
+    run_id = _admit(handlers, account, site)
+    runs = HeldRuns(ours, handlers)
+    for stage in range(1, 7):
+        runs.commit(run_id, lambda r, s=stage: (r.start_stage(s, 0, NOW), r.complete_stage(s, NOW)))
+    version = runs.held(run_id).version
+
+    slots = PgAccountSlots(ours)
+    assert slots.lease(account, run_id, 4, 15.0) == 4
+
+    result = StageSteps(planner, runs, _now).take(runs.held(run_id), 7, Step(
+        [], want=10, may_complete=True, batch_id="w/g7", starting=True, ending=[slots.give_back(account, run_id)]))
+
+    assert result.completed
+    assert _writes(database, run_id, after=version) == [["StageStarted", "StageCompleted", "RunCompleted"]]
+    run = ours.get(uuid.UUID(run_id))
+    assert run.status == "completed" and run.stage_results["7"]["completed_at"]
+    with psycopg.connect(database) as conn:
+        status = conn.execute("SELECT status FROM pipeline_runs WHERE run_id = %s", (run_id,)).fetchone()[0]
+    assert status == "completed"
+    _admit(handlers, account, site)  # the site's slot was released with it
+    with psycopg.connect(database) as conn:  # and the run's AI slots
+        assert conn.execute("SELECT count(*) FROM ai_slot_leases WHERE holder = %s", (run_id,)).fetchone()[0] == 0
+
+
+def test_a_first_step_on_a_run_paused_meanwhile_starts_nothing(database, stores) -> None:
+    ours, theirs = stores
+    planner = PgPlanner(ours)
+    handlers = CommandHandlers(ours, planner)
+    account, site = _site(database, keywords=4)
+    run_id = _admit(handlers, account, site)
+    runs = HeldRuns(ours, handlers)
+    held = ours.get(uuid.UUID(run_id))
+    paused = CommandHandlers(theirs, PgPlanner(theirs)).handle(PauseRun(site_id=site, account_id=account, run_id=run_id))
+    assert paused.outcome == "accepted"
+
+    result = StageSteps(planner, runs, _now).take(
+        held, 1, Step([], want=10, may_complete=True, batch_id="w/g1", starting=True))
+
+    assert result.refused and not result.admitted and not result.completed
+    assert [t for _, t, _ in _events(ours, run_id)] == ["RunStarted", "RunPaused"]

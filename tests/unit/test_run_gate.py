@@ -249,6 +249,9 @@ class Ceiling:
         self.leases.append((holder, wanted))
         return min(wanted, self.ceiling)
 
+    def give_back(self, account_id: str, holder: str) -> tuple[str, tuple[str, ...]]:
+        return "give back", (holder,)
+
 
 async def test_a_run_leases_once_per_renewal_period_and_again_when_it_wants_another_number(monkeypatch) -> None:
     now = [50.0]
@@ -281,6 +284,37 @@ async def test_a_blocking_renewal_counts_as_the_periods_lease_and_a_release_give
     assert account.leases[-1] == ("run-1", 0)
     assert slots.renew_in == 0  # the next width() leases again
     assert await slots.width() == 4 and account.leases[-1] == ("run-1", 4)
+
+
+async def test_giving_back_blocking_releases_a_held_lease_once(monkeypatch) -> None:
+    """For the hop of the step that completed the run: its release, so the worker's own finds
+    nothing left to give back."""
+    monkeypatch.setattr(ai_slots, "time", types.SimpleNamespace(monotonic=lambda: 10.0))
+    account = Ceiling(ceiling=16)
+    slots = ai_slots.RunSlots(account, "acc", "run-1")
+    slots.give_back()
+    assert account.leases == []  # nothing held
+    slots.want(4)
+    slots.renew()
+    slots.give_back()
+    assert account.leases == [("run-1", 4), ("run-1", 0)] and slots.renew_in == 0
+    await slots.release()
+    assert account.leases == [("run-1", 4), ("run-1", 0)]
+
+
+async def test_a_lease_given_back_with_another_transaction_is_not_given_back_again(monkeypatch) -> None:
+    """The run's completion carries the release; once it committed, the worker's own finds
+    nothing left to give back."""
+    monkeypatch.setattr(ai_slots, "time", types.SimpleNamespace(monotonic=lambda: 10.0))
+    account = Ceiling(ceiling=16)
+    slots = ai_slots.RunSlots(account, "acc", "run-1")
+    assert slots.give_back_with() == []  # nothing held
+    slots.want(4)
+    slots.renew()
+    assert slots.give_back_with() == [("give back", ("run-1",))]
+    slots.given_back()
+    await slots.release()
+    assert account.leases == [("run-1", 4)] and slots.renew_in == 0
 
 
 async def test_a_call_waiting_for_a_slot_never_starts_once_the_run_stopped() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.pipeline.adapters.event_store import RunStore
+from services.pipeline.application.ports import SideWrite
 
 
 class PgAccountSlots:
@@ -10,6 +11,11 @@ class PgAccountSlots:
         self.store = store
 
     def lease(self, account_id: str, holder: str, wanted: int, ttl_seconds: float) -> int:
-        with self.store.cursor() as cur:
+        # One statement, its own transaction: the function locks the account's row, and its
+        # writes commit as it returns.
+        with self.store.statements() as cur:
             cur.execute("SELECT lease_ai_slots(%s, %s, %s, %s) AS granted", (account_id, holder, wanted, ttl_seconds))
             return int(cur.fetchone()["granted"])
+
+    def give_back(self, account_id: str, holder: str) -> SideWrite:
+        return "SELECT lease_ai_slots(%s, %s, 0, 0)", (account_id, holder)

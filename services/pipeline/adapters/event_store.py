@@ -149,10 +149,11 @@ class RunStore(Application):
             yield curs
 
     @contextmanager
-    def reads(self) -> Iterator[Any]:
-        """A cursor for reads only, outside a transaction: each statement is its own, as each
-        statement of a READ COMMITTED transaction reads its own snapshot anyway, and no BEGIN
-        and COMMIT wait for a round trip each."""
+    def statements(self) -> Iterator[Any]:
+        """A cursor outside a transaction: each statement is its own, committed as it ends, and
+        no BEGIN and COMMIT wait for a round trip each. For reads (each statement of a READ
+        COMMITTED transaction reads its own snapshot anyway) and for a write that is one
+        statement."""
         datastore = self.recorder.datastore  # type: ignore[attr-defined]
         with datastore.get_connection() as conn, conn.cursor() as curs:
             yield curs

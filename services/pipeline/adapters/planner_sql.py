@@ -102,7 +102,7 @@ class PgPlanner(PgPlannerWrites):
         if shared is not None:
             yield shared
             return
-        with self.store.reads() as cur:
+        with self.store.statements() as cur:
             self._shared.cursor = cur
             try:
                 yield cur

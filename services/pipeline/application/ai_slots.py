@@ -15,7 +15,7 @@ import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Awaitable, Callable
 
-from services.pipeline.application.ports import AccountSlots
+from services.pipeline.application.ports import AccountSlots, SideWrite
 
 LEASE_SECONDS = 15.0
 RENEW_SECONDS = 2.0
@@ -140,5 +140,18 @@ class RunSlots:
 
     async def release(self) -> None:
         if self._renewed_at > float("-inf"):
-            await asyncio.to_thread(self._slots.lease, self._account_id, self._holder, 0, LEASE_SECONDS)
-            self._granted, self._renewed_at = 0, float("-inf")
+            await asyncio.to_thread(self.give_back)
+
+    def give_back(self) -> None:
+        """Release now, blocking: for a thread that goes to the database anyway."""
+        if self._renewed_at > float("-inf"):
+            self._slots.lease(self._account_id, self._holder, 0, LEASE_SECONDS)
+            self.given_back()
+
+    def give_back_with(self) -> list[SideWrite]:
+        """The release as a write of another transaction (the run's completion): none when
+        nothing is held. Once that transaction committed, ``given_back()``."""
+        return [self._slots.give_back(self._account_id, self._holder)] if self._renewed_at > float("-inf") else []
+
+    def given_back(self) -> None:
+        self._granted, self._renewed_at = 0, float("-inf")

@@ -97,6 +97,9 @@ class AccountSlots(Protocol):
     def lease(self, account_id: str, holder: str, wanted: int, ttl_seconds: float) -> int:
         """Take or renew up to ``wanted`` slots for ``holder``; how many it now holds. 0 gives them back."""
 
+    def give_back(self, account_id: str, holder: str) -> SideWrite:
+        """Giving ``holder``'s slots back, as a write of the transaction it goes with."""
+
 
 class Planner(PlannerReads, PlannerWrites, Protocol):
     """The planner and writer tables, and the pipeline's bookkeeping beside them."""

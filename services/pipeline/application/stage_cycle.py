@@ -1,17 +1,19 @@
-"""One step of a stage's flow, done in one thread hop: record the groups whose calls all
-returned, admit the next items, and, once nothing is left, complete the stage.
+"""One step of a stage's flow, done in one thread hop: start the stage (its first step),
+record the groups whose calls all returned, admit the next items, and, once nothing is left,
+complete the stage (and the run, after the last stage).
 
 Reads (the next items, what the run may still spend) share one connection; the writes
-share one transaction: the finished groups' outputs, debits and events, ``BatchStarted`` for
-the admitted items and, at the end, ``StageCompleted``. One transaction per step, however
-many items it records and admits (two for a step of clustering that records before it loads).
+share one transaction: ``StageStarted`` in the stage's first step, the finished groups'
+outputs, debits and events, ``BatchStarted`` for the admitted items and, at the end,
+``StageCompleted`` (and ``RunCompleted``). One transaction per step, however many items it
+records and admits (two for a step of clustering that records before it loads).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Callable, Collection
+from typing import Callable, Collection, Sequence
 
 from services.pipeline.application.batch_bound import batch_bound
 from services.pipeline.application.held_runs import HeldRuns
@@ -20,6 +22,7 @@ from services.pipeline.application.stage_window import Group
 from services.pipeline.application.stage_work import BatchOutcome
 from services.pipeline.domain.errors import InsufficientCredits, InvalidTransition
 from services.pipeline.domain.run import AutomationRun
+from shared.stages import LAST_STAGE
 
 
 @dataclass
@@ -38,6 +41,10 @@ class Step:
     # Record the finished groups in a transaction of their own before loading: the next batch's
     # bound then counts what they created (clustering sends the clusters made so far).
     record_first: bool = False
+    # The stage's first step: ``StageStarted`` leads its transaction, counting the stage's
+    # pending items (a first step has nothing to record, nothing in flight).
+    starting: bool = False
+    ending: Sequence[SideWrite] = ()  # writes that go with the run's completion, after the last stage
 
 
 @dataclass
@@ -46,7 +53,7 @@ class StepResult:
     drained: bool = False  # fewer items were pending than asked for, all admitted: none will follow
     short: bool = False  # the balance can't cover the admitted items' calls, or the recorded ones
     refused: bool = False  # the run no longer runs: nothing admitted
-    completed: bool = False
+    completed: bool = False  # the stage completed (after the last stage, the run too)
     unrecorded: list[Group] = field(default_factory=list)  # outputs rolled back: to be charged still
 
 
@@ -65,36 +72,46 @@ class StageSteps:
             recorded = {i for g in step.finished for i in g.item_ids}
             step = replace(step, finished=[], skip=[i for i in step.skip if i not in recorded])
         loaded, items = step.preloaded or [], step.preloaded or []
-        if step.want:
+        total = 0
+        if step.want or step.starting:
             with self.planner.reading():
-                if step.preloaded is None:
-                    loaded = self.planner.load_batch(run.site_id, run.run_id, stage, step.want, step.skip)
-                items = self._affordable(run, stage, step, loaded)
+                if step.want:
+                    if step.preloaded is None:
+                        loaded = self.planner.load_batch(run.site_id, run.run_id, stage, step.want, step.skip)
+                    items = self._affordable(run, stage, step, loaded)
+                if step.starting:
+                    total = self._total(run, stage, step, loaded)
         # Fewer were pending than asked for, and all of them admitted: none will follow. Those
         # the balance left out are still pending.
         result.drained = len(loaded) < step.want and len(items) == len(loaded)
         result.short = bool(loaded) and not items
         completing = step.may_complete and not items and not result.short and (result.drained or step.drained)
-        if step.finished or items or completing:
-            self._save(run.run_id, stage, step, items, completing, result)
+        if step.finished or items or completing or step.starting:
+            self._save(run.run_id, stage, step, items, completing, result, total)
         return result
 
     def _save(self, run_id: str, stage: int, step: Step, items: list[Item], completing: bool,
-              result: StepResult) -> None:
+              result: StepResult, total: int = 0) -> None:
         try:
-            self._write(run_id, stage, step, items, completing, result)
+            self._write(run_id, stage, step, items, completing, result, total)
         except InsufficientCredits:
             # The outputs are rolled back with the events; the calls were made, so they are charged.
             result.admitted, result.completed, result.short = [], False, True
             result.unrecorded = step.finished
 
     def _write(self, run_id: str, stage: int, step: Step, items: list[Item], completing: bool,
-               result: StepResult) -> None:
+               result: StepResult, total: int) -> None:
         now = self.clock()
         listed = [{"id": i["id"], "title": str(i.get("title", ""))} for i in items]
 
         def mutate(r: AutomationRun) -> None:
             result.admitted, result.completed, result.refused = [], False, False  # a retried attempt
+            if step.starting:
+                try:
+                    r.start_stage(stage, total, now)
+                except InvalidTransition:
+                    result.refused = True  # paused or ended meanwhile: no stage starts
+                    return
             for group in step.finished:
                 record_group(r, stage, group, now)
             try:
@@ -103,15 +120,25 @@ class StageSteps:
                     result.admitted = items
                 elif completing:
                     r.complete_stage(stage, now)
+                    if stage == LAST_STAGE:
+                        r.complete(now)
                     result.completed = True
             except InvalidTransition:
                 # Paused or ended meanwhile: the finished groups are recorded all the same.
                 result.refused = True
 
         def writes(r: AutomationRun) -> list[SideWrite]:
-            return [w for g in step.finished for w in group_writes(self.planner, r, stage, g)]
+            ending = list(step.ending) if result.completed and stage == LAST_STAGE else []
+            return [w for g in step.finished for w in group_writes(self.planner, r, stage, g)] + ending
 
         self.runs.commit(run_id, mutate, writes)
+
+    def _total(self, run: AutomationRun, stage: int, step: Step, loaded: list[Item]) -> int:
+        """The stage's pending items as it starts: a load that found fewer than it asked for,
+        skipping nothing, saw them all; otherwise they are counted."""
+        if step.preloaded is None and not step.skip and len(loaded) < step.want:
+            return len(loaded)
+        return self.planner.count_pending(run.site_id, run.run_id, stage)
 
     def _affordable(self, run: AutomationRun, stage: int, step: Step, items: list[Item]) -> list[Item]:
         """The items the run can afford: all of them, else the first ``at_least``, else none.

@@ -2,8 +2,10 @@
 
 Each step of a stage (stage_cycle.py) records the groups whose calls all returned and
 admits the next items as one group (``BatchStarted``), in one thread hop; their AI calls
-then start. A crash anywhere loses at most the unrecorded groups, which the next owner of
-the run does again (its first batch closes the old ones).
+then start. A stage's first step starts it and its last completes it (after the last stage,
+the run too), the last one's hop leasing the slots the next stage wants: none of these takes a
+hop or a transaction of its own. A crash anywhere loses at most the unrecorded groups, which
+the next owner of the run does again (its first batch closes the old ones).
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from services.pipeline.application.ai_slots import RENEW_SECONDS, Pace, RunGate,
 from services.pipeline.application.commands import Clock, CommandHandlers, utcnow
 from services.pipeline.application.held_runs import HeldRuns
 from services.pipeline.application.ports import AccountSlots, Item, Planner, RunStore
-from services.pipeline.application.stage_cycle import StageSteps, Step, batch_key, group_writes, record_group
+from services.pipeline.application.stage_cycle import (
+    StageSteps, Step, StepResult, batch_key, group_writes, record_group,
+)
 from services.pipeline.application.stage_window import Group, Window
 from services.pipeline.application.stage_work import STAGE_WORK, StageContext, StageWork
 from services.pipeline.application.stop_flag import StopFlag
 from services.pipeline.domain.errors import InvalidTransition
 from services.pipeline.domain.run import AutomationRun
-from shared.stages import LAST_STAGE
+from shared.stages import LAST_STAGE, next_stage
 
 __all__ = ["RunWorker", "StopFlag"]
 
@@ -76,9 +80,10 @@ class RunWorker:
                 await asyncio.shield(slots.release())
 
     async def _advance(self, run: AutomationRun, stop: StopFlag, slots: RunSlots) -> bool:
-        """One step: finish the run, or carry its current stage through. False once stopped."""
+        """Carry the run's current stage through. False once stopped, or once the run completed."""
         stage = run.current_stage
         if stage == LAST_STAGE and run.stage_results.get(str(stage), {}).get("completed_at"):
+            # Its last stage completed without the run (recorded apart before they went together).
             await self._commit(run.run_id, lambda r: r.complete(self.clock()))
             return False
         delay = run.config["between_stage_delay"]
@@ -87,7 +92,8 @@ class RunWorker:
             await stop.sleep(delay)
             if stop.requested:
                 return False
-        return await self._run_stage(run, stage, stop, slots)
+        # The last stage's completing step completed the run too.
+        return await self._run_stage(run, stage, stop, slots) and stage != LAST_STAGE
 
     async def fail(self, run_id: str, error: Exception) -> None:
         message = f"{type(error).__name__}: {error}"[:500]
@@ -97,26 +103,35 @@ class RunWorker:
             pass  # it had ended already
 
     async def _run_stage(self, run: AutomationRun, stage: int, stop: StopFlag, slots: RunSlots) -> bool:
-        """Returns True when the stage completed, False when the run stopped in it."""
+        """Returns True when the stage completed, False when the run stopped in it. The stage
+        starts in its flow's first step (every flow's, so a resumed stage starts again)."""
         entry = STAGE_WORK[stage]
         if entry.ai_method:
-            slots.want(1 if entry.stage.per_batch else int(run.config.get("ai_concurrency", DEFAULT_AI_CONCURRENCY)))
-
-        def begin() -> None:
-            total = self.planner.count_pending(run.site_id, run.run_id, stage)
-            self.runs.commit(run.run_id, lambda r: r.start_stage(stage, total, self.clock()))
-            if entry.ai_method:
-                slots.renew()
-
-        await asyncio.to_thread(begin)
+            slots.want(_slots_wanted(entry, run.config))
         window = Window()
         try:
-            return await _StageFlow(self, run, entry, stop, window, slots if entry.ai_method else None).run()
+            return await _StageFlow(self, run, entry, stop, window, slots).run()
         except asyncio.CancelledError:
             await self._settle_abandoned(run, stage, window)
             raise
         finally:
             window.abandon()
+
+    def prepare_next(self, run: AutomationRun, stage: int, slots: RunSlots) -> None:
+        """In the hop of the step that completed ``stage``, blocking: the lease as the next stage
+        wants it, renewed only when due or when it wants another number of slots (the flow
+        renews every RENEW_SECONDS anyway). After the last stage the run completed, and its
+        lease went back in that transaction."""
+        following = next_stage(stage)
+        if following is None:
+            slots.given_back()
+            return
+        entry = STAGE_WORK[following]
+        if not entry.ai_method or run.config["between_stage_delay"] > 0:
+            return  # no calls to lease for, or the lease goes back for the delay anyway
+        slots.want(_slots_wanted(entry, run.config))
+        if slots.renew_in <= 0:
+            slots.renew()
 
     async def _settle_abandoned(self, run: AutomationRun, stage: int, window: Window) -> None:
         """On a cancel: the calls that did return are recorded (or at least charged), once."""
@@ -169,12 +184,18 @@ class RunWorker:
         await asyncio.to_thread(self.runs.commit, run_id, mutate, writes, fresh=fresh)
 
 
+def _slots_wanted(entry: StageWork, config: dict[str, Any]) -> int:
+    return 1 if entry.stage.per_batch else int(config.get("ai_concurrency", DEFAULT_AI_CONCURRENCY))
+
+
 class _StageFlow:
-    """Keeps a stage's window full until the stage runs out of items or the run stops."""
+    """Starts a stage and keeps its window full until it runs out of items or the run stops."""
 
     def __init__(self, worker: RunWorker, run: AutomationRun, entry: StageWork, stop: StopFlag, window: Window,
-                 slots: RunSlots | None) -> None:
-        self.worker, self.run_, self.entry, self.stop, self.window, self.slots = worker, run, entry, stop, window, slots
+                 lease: RunSlots) -> None:
+        self.worker, self.run_, self.entry, self.stop, self.window = worker, run, entry, stop, window
+        self.lease = lease
+        self.slots = lease if entry.ai_method else None  # what sizes the window, for a stage with calls
         self.size = entry.stage.batch_size(run.config)
         # One call per batch (clustering merges into what came before) or a delay between
         # batches: batches go one at a time, each recorded before the next is loaded.
@@ -184,7 +205,7 @@ class _StageFlow:
         self.step_seconds = Pace()
         self.context = worker.context(run, entry, self.gate)
         self.tag = uuid4().hex[:12]  # this worker's batches: ``tag/batch``
-        self.drained = self.short = self.refused = False
+        self.drained = self.short = self.refused = self.started = False
         self.announced = 0
 
     async def run(self) -> bool:
@@ -197,7 +218,9 @@ class _StageFlow:
             halted = stop.requested or self.short or self.refused
             room = 0 if halted or self.drained else self._room(width)
             finished = window.finished()
-            if room > 0 or finished or (self.drained and not window.in_flight and not halted):
+            # The first step starts the stage, even with no slot to admit anything yet.
+            if room > 0 or finished or not (halted or self.started) or (
+                    self.drained and not window.in_flight and not halted):
                 preloaded = None
                 if room > 0 and self.paced and self.announced:
                     preloaded = await self._next_after_delay(room, window.busy())
@@ -261,10 +284,13 @@ class _StageFlow:
                     may_complete=not halted and not self.window.in_flight,
                     batch_id=f"{self.tag}/{uuid4().hex}", checks_credits=self.entry.ai_method is not None,
                     # A batch in lockstep is a call's (or a pause's) worth: whole or not at all.
-                    at_least=0 if self.lockstep else self.gate.limit, record_first=self.lockstep)
+                    at_least=0 if self.lockstep else self.gate.limit, record_first=self.lockstep,
+                    starting=not self.started,
+                    ending=self.lease.give_back_with() if self.entry.number == LAST_STAGE else ())
         started = time.monotonic()
-        result = await asyncio.to_thread(self.worker.steps.take, self.run_, self.entry.number, step)
+        result = await asyncio.to_thread(self._take, step)
         self.step_seconds.add(time.monotonic() - started)
+        self.started = True
         self.window.close(finished)
         self.drained = self.drained or result.drained
         self.short = self.short or result.short
@@ -275,6 +301,12 @@ class _StageFlow:
             self.announced += 1
             self._start(step.batch_id, result.admitted)
         return result.completed
+
+    def _take(self, step: Step) -> StepResult:
+        result = self.worker.steps.take(self.run_, self.entry.number, step)
+        if result.completed:
+            self.worker.prepare_next(self.run_, self.entry.number, self.lease)
+        return result
 
     def _start(self, batch_id: str, items: list[Item]) -> None:
         entry = self.entry
