@@ -4,9 +4,9 @@ Before a call, it reserves one request and the call's estimated tokens or images
 limiter (``rate_limit_pg.py``) and sleeps until the slot the limiter granted; a call that
 wakes too late after it (``domain.rate_limit.too_late``) gives the slot up and takes another,
 so a stall can't release many slots at once. After the call, it settles the reservation
-with the usage the provider reported. A 429 (``RateLimited``)
-sets a cool-down that every process calling the provider respects, then the call is
-tried again: a rate limit costs time, not the item, until the retry budget is spent.
+with the usage the provider reported. A 429 (``RateLimited``) sets a cool-down that every
+process calling the provider respects, then the call is tried again: a rate limit costs
+time, not the item, until the retry budget is spent.
 """
 
 from __future__ import annotations
