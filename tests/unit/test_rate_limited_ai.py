@@ -138,8 +138,8 @@ def the_process_stopped_from_10_to_12_s(clock: ManualClock) -> None:
 
 
 @pytest.mark.parametrize("reply_delay, stalls", [
-    (a_commit_held_up_from_10_to_13_s, lambda clock: None),
-    (lambda now: 0.001, the_process_stopped_from_10_to_12_s),
+    pytest.param(a_commit_held_up_from_10_to_13_s, lambda clock: None, id="replies held up"),
+    pytest.param(lambda now: 0.001, the_process_stopped_from_10_to_12_s, id="process stopped"),
 ])
 async def test_late_grants_never_crowd_a_window_beyond_the_burst_and_the_rate(reply_delay, stalls):
     # 16 callers keep 600 a minute (a burst of 2) busy; grants run ~1.6 s ahead of the takes,
@@ -157,3 +157,29 @@ async def test_late_grants_never_crowd_a_window_beyond_the_burst_and_the_rate(re
     await clock.run(*(caller() for _ in range(16)))
     assert most_in_a_window(inner.starts, window) <= limit.capacity + limit.per_second * (window + LATE_START_SECONDS)
     assert len(inner.starts) >= limit.per_second * 27  # the calls carried on after it
+
+
+class ScriptedSlots:
+    """Grants each take the slot its script gives, relative to the manual clock, noting ``ahead``."""
+
+    def __init__(self, clock: ManualClock, *slots_from_now: float) -> None:
+        self.clock, self.slots, self.aheads = clock, list(slots_from_now), []
+
+    async def take(self, costs: Costs, ahead: float = 0.0) -> float:
+        self.aheads.append(ahead)
+        return self.clock() + self.slots.pop(0)
+
+    async def settle(self, extra: Costs) -> None:
+        pass
+
+    async def cool_down(self, seconds: float) -> None:
+        pass
+
+
+async def test_a_slot_whose_grant_came_after_it_is_given_up_and_the_next_asked_for_that_far_ahead():
+    clock = ManualClock(start=0.0)
+    limiter, inner = ScriptedSlots(clock, -0.5, 0.25), StampedImages(clock)
+    ai = RateLimitedAI(inner, limiter, clock=clock, sleep=clock.sleep)  # type: ignore[arg-type]
+    await clock.run(ai.generate_image("a kettle"))
+    assert limiter.aheads == [0.0, pytest.approx(0.5)]
+    assert inner.starts == [0.25]
