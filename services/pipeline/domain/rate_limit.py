@@ -108,6 +108,9 @@ class ClockOffset:
     ``received``, so the offset lies in [asked - db_now, received - db_now]; each round trip
     narrows the bounds, and a slow one (a commit waiting on the disk) leaves them as they were.
     Bounds that cross mean a clock stepped or drifted past them: start again from the latest.
+    Slots are placed with ``high``; when a faster round trip lowers it, the slots after move
+    that much earlier than those before: the bound on starts takes that on top (microseconds,
+    once the first round trips are in).
     """
 
     low: float = float("-inf")
