@@ -16,6 +16,7 @@ from tests.support.windows import most_in_a_window
 pytestmark = pytest.mark.integration
 
 REQUEST = (1.0, 0.0, 0.0)
+EPSILON = 1e-5  # a float8 epoch's rounding
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,8 @@ async def test_two_processes_sharing_a_limit_never_exceed_it_by_5_percent_in_any
 
     async def caller(n: int) -> None:
         while len(started) < wanted:
-            wait = await limiters[n % 2].take(REQUEST)
-            await asyncio.sleep(wait)
+            slot = await limiters[n % 2].take(REQUEST)
+            await asyncio.sleep(slot - time.monotonic())
             started.append((n % 2, time.monotonic()))
 
     await asyncio.gather(*(caller(n) for n in range(16)))
@@ -71,10 +72,10 @@ async def test_a_429_cool_down_holds_the_other_process_too(pools):
     first, second = (PgRateLimiter(pool, "cooling", (None, None, None)) for pool in pools)
     await first.take(REQUEST)
     await first.cool_down(30.0)
-    wait = await second.take(REQUEST)
+    slot = await second.take(REQUEST)
     until = await pools[1].fetchval(
         "SELECT extract(epoch FROM cool_down_until - last_grant)::float8 FROM ai_rate_limits WHERE provider = 'cooling'")
-    assert until == 0.0 and wait > 25.0  # the grant is the cool-down's end, whoever asked
+    assert until == 0.0 and slot - time.monotonic() > 25.0  # the grant is the cool-down's end, whoever asked
 
 
 async def test_tokens_used_beyond_the_estimate_are_charged_to_the_next_caller(pools):
@@ -86,3 +87,15 @@ async def test_tokens_used_beyond_the_estimate_are_charged_to_the_next_caller(po
     await limiter.take((1.0, 100.0, 0.0))
     second = (await grant_times(pools[0], "tokens"))[0]
     assert second - first >= 5.0  # 500 tokens of debt at 100 a second, whatever the clock did
+
+
+async def test_a_slot_is_on_our_clock_between_asking_and_the_reply_plus_what_the_caller_asked_ahead(pools):
+    limiter = PgRateLimiter(pools[0], "placed", (Limit.per_minute(600), None, None))
+    slots = []
+    for ahead in (0.0, 0.5):
+        asked = time.monotonic()
+        slots.append(await limiter.take(REQUEST, ahead))
+        received = time.monotonic()
+        # Never before the database granted it, and it granted it while we waited for the reply.
+        assert asked + ahead - EPSILON <= slots[-1] <= received + ahead + EPSILON
+    assert await limiter.take(REQUEST) >= slots[-1] - EPSILON  # nor before the grant asked ahead

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import heapq
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.pipeline.domain.rate_limit import Buckets, Limit, cool_down, settle, take
+from services.pipeline.domain.rate_limit import (
+    LATE_START_SECONDS, LONGEST_LEAD, Buckets, ClockOffset, Limit, cool_down, lead_after, settle, take, too_late,
+)
 from tests.support.windows import most_in_a_window
 
 pytestmark = pytest.mark.unit
@@ -97,3 +101,79 @@ def test_settling_charges_what_was_used_beyond_the_estimate_or_gives_back_the_re
     under = settle(state, limits, (0.0, -100.0, 0.0), now=0.0)
     _, after_under = take(under, limits, (1.0, 100.0, 0.0), now=0.0)
     assert after_over == pytest.approx(3.0) and after_under == pytest.approx(0.0)
+
+
+def starts_when_late(holdups: list[tuple[float, float]], limit: Limit, callers: int) -> list[float]:
+    """``callers`` take slots in turn and start on them; the n-th take's reply comes holdups[n][0]
+    after it, and its caller wakes holdups[n][1] after the later of its slot and the reply."""
+    state, starts, ahead = Buckets(), [], [0.0] * callers
+    back = [(1000.0, caller) for caller in range(callers)]  # when each caller takes its next slot
+    for reply, lag in holdups:
+        now, caller = heapq.heappop(back)
+        state, slot = take(state, (limit, None, None), (1.0, 0.0, 0.0), now, ahead[caller])
+        received = now + reply
+        woke = max(slot, received) + lag
+        if too_late(slot, woke):
+            ahead[caller] = lead_after(slot, received)
+        else:
+            starts.append(woke)
+            ahead[caller] = 0.0
+        heapq.heappush(back, (woke, caller))
+    return starts
+
+
+holdup = st.tuples(st.floats(min_value=0, max_value=3), st.floats(min_value=0, max_value=3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.just((0.0, 0.0)), holdup), min_size=1, max_size=300),
+       st.integers(min_value=1, max_value=32), st.sampled_from([60, 600, 6000]), st.sampled_from([1.0, 10.0]))
+def test_late_replies_and_late_wake_ups_never_crowd_a_window_beyond_the_burst_and_the_rate(
+        holdups, callers, limit_per_minute, window):
+    limit = Limit.per_minute(limit_per_minute)
+    starts = starts_when_late(holdups, limit, callers)
+    bound = limit.capacity + limit.per_second * (window + LATE_START_SECONDS)
+    assert most_in_a_window(starts, window) <= bound + EPSILON
+
+
+def test_a_slot_missed_because_its_reply_came_after_it_is_asked_for_that_far_ahead():
+    assert lead_after(slot=10.0, received=10.3) == pytest.approx(0.3)
+    assert lead_after(slot=10.0, received=9.0) == 0.0  # the reply was in time: the caller woke late
+    assert lead_after(slot=10.0, received=15.0) == LONGEST_LEAD
+    state, slot = take(Buckets(), (Limit.per_minute(600), None, None), (1.0, 0.0, 0.0), now=5.0, ahead=0.3)
+    assert slot == pytest.approx(5.3) and state.last_grant == slot
+
+
+def test_a_call_may_start_a_little_after_its_slot_but_no_later():
+    assert not too_late(slot=10.0, now=10.0 + LATE_START_SECONDS)
+    assert too_late(slot=10.0, now=10.0 + LATE_START_SECONDS + 0.001)
+
+
+offsets = st.floats(min_value=-1e6, max_value=1e6)
+round_trips = st.lists(st.tuples(st.floats(min_value=0, max_value=2), st.floats(min_value=0, max_value=2)),
+                       min_size=1, max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(offsets, round_trips, st.floats(min_value=0, max_value=1e5))
+def test_a_slot_is_placed_on_our_clock_never_early_and_late_by_the_best_reply_at_most(
+        offset, trips, db_instant):
+    # Each round trip reads the database's clock at 100 + n, ``before`` after we asked and
+    # ``after`` before the reply reached us; our clock reads the database's plus ``offset``.
+    clock = ClockOffset()
+    for n, (before, after) in enumerate(trips):
+        db_now = 100.0 + n
+        clock = clock.observe(db_now + offset - before, db_now, db_now + offset + after)
+    truth = db_instant + offset
+    assert truth - EPSILON <= clock.ours(db_instant) <= truth + min(after for _, after in trips) + EPSILON
+
+
+def test_a_slow_reply_leaves_the_clock_as_the_fast_ones_placed_it():
+    clock = ClockOffset().observe(asked=10.0, db_now=5.0, received=10.002)
+    assert clock.observe(asked=20.0, db_now=15.0005, received=21.5).ours(16.0) == pytest.approx(21.002)
+
+
+def test_a_clock_that_stepped_is_followed_from_the_next_round_trip():
+    clock = ClockOffset().observe(asked=10.0, db_now=5.0, received=10.002)
+    stepped = clock.observe(asked=20.0, db_now=25.0, received=20.002)  # the database's clock jumped 10 s
+    assert stepped.ours(26.0) == pytest.approx(21.002)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pytest
 
 from services.pipeline.adapters.ai import limit_rate
 from services.pipeline.adapters.ai.offline import OfflineAI
 from services.pipeline.adapters.ai.rate_limited import RateLimitedAI
 from services.pipeline.application.ai_port import AIError, AIResult, RateLimited, Usage
-from services.pipeline.domain.rate_limit import Costs
+from services.pipeline.domain.rate_limit import LATE_START_SECONDS, Buckets, Costs, Limit, take
 from shared.infra.settings import Settings
+from tests.support.manual_clock import ManualClock
+from tests.support.windows import most_in_a_window
 
 pytestmark = pytest.mark.unit
 
@@ -20,9 +25,9 @@ class RecordingLimiter:
         self.settled: list[Costs] = []
         self.cool_downs: list[float] = []
 
-    async def take(self, costs: Costs) -> float:
+    async def take(self, costs: Costs, ahead: float = 0.0) -> float:
         self.taken.append(costs)
-        return 0.0
+        return time.monotonic()
 
     async def settle(self, extra: Costs) -> None:
         self.settled.append(extra)
@@ -90,3 +95,91 @@ def test_limits_are_positive_and_read_from_the_environment(monkeypatch):
     assert Settings().ai_tokens_per_minute == 150_000 and Settings().ai_requests_per_minute is None
     with pytest.raises(ValueError):
         Settings(ai_images_per_minute=0)
+
+
+class SharedBucket:
+    """The limit's rule on a manual clock, its replies as late as ``reply_delay`` says."""
+
+    def __init__(self, clock: ManualClock, limit: Limit, reply_delay: Callable[[float], float]) -> None:
+        self.clock, self.limit, self.reply_delay = clock, limit, reply_delay
+        self.state = Buckets()
+
+    async def take(self, costs: Costs, ahead: float = 0.0) -> float:
+        self.state, slot = take(self.state, (self.limit, None, None), costs, self.clock(), ahead)
+        await self.clock.sleep(self.reply_delay(self.clock()))
+        return slot
+
+    async def settle(self, extra: Costs) -> None:
+        pass
+
+    async def cool_down(self, seconds: float) -> None:
+        pass
+
+
+class StampedImages:
+    """Answers at once, noting when each call started."""
+
+    name = "stamped"
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock, self.starts = clock, []
+
+    async def generate_image(self, prompt: str) -> AIResult[str]:
+        self.starts.append(self.clock())
+        return AIResult(prompt, Usage(images=1))
+
+
+def a_commit_held_up_from_10_to_13_s(now: float) -> float:
+    return 13.0 - now if 10.0 <= now < 13.0 else 0.001
+
+
+def the_process_stopped_from_10_to_12_s(clock: ManualClock) -> None:
+    clock.stall(at=10.0, seconds=2.0)
+
+
+@pytest.mark.parametrize("reply_delay, stalls", [
+    pytest.param(a_commit_held_up_from_10_to_13_s, lambda clock: None, id="replies held up"),
+    pytest.param(lambda now: 0.001, the_process_stopped_from_10_to_12_s, id="process stopped"),
+])
+async def test_late_grants_never_crowd_a_window_beyond_the_burst_and_the_rate(reply_delay, stalls):
+    # 16 callers keep 600 a minute (a burst of 2) busy; grants run ~1.6 s ahead of the takes,
+    # so a hold-up of 2-3 s finds slots it should have started in.
+    clock, limit, window = ManualClock(start=0.0), Limit.per_minute(600), 10.0
+    stalls(clock)
+    inner = StampedImages(clock)
+    ai = RateLimitedAI(inner, SharedBucket(clock, limit, reply_delay), clock=clock,  # type: ignore[arg-type]
+                       sleep=clock.sleep)
+
+    async def caller() -> None:
+        while clock() < 30.0:
+            await ai.generate_image("a kettle")
+
+    await clock.run(*(caller() for _ in range(16)))
+    assert most_in_a_window(inner.starts, window) <= limit.capacity + limit.per_second * (window + LATE_START_SECONDS)
+    assert len(inner.starts) >= limit.per_second * 27  # the calls carried on after it
+
+
+class ScriptedSlots:
+    """Grants each take the slot its script gives, relative to the manual clock, noting ``ahead``."""
+
+    def __init__(self, clock: ManualClock, *slots_from_now: float) -> None:
+        self.clock, self.slots, self.aheads = clock, list(slots_from_now), []
+
+    async def take(self, costs: Costs, ahead: float = 0.0) -> float:
+        self.aheads.append(ahead)
+        return self.clock() + self.slots.pop(0)
+
+    async def settle(self, extra: Costs) -> None:
+        pass
+
+    async def cool_down(self, seconds: float) -> None:
+        pass
+
+
+async def test_a_slot_whose_grant_came_after_it_is_given_up_and_the_next_asked_for_that_far_ahead():
+    clock = ManualClock(start=0.0)
+    limiter, inner = ScriptedSlots(clock, -0.5, 0.25), StampedImages(clock)
+    ai = RateLimitedAI(inner, limiter, clock=clock, sleep=clock.sleep)  # type: ignore[arg-type]
+    await clock.run(ai.generate_image("a kettle"))
+    assert limiter.aheads == [0.0, pytest.approx(0.5)]
+    assert inner.starts == [0.25]

@@ -8,6 +8,13 @@ moves ``full_at`` on by c / per_second. Calls never start before the last one gr
 asked for, and in any window of w seconds a bucket hands out at most
 capacity + per_second * w (plus, once, whatever a single call's cost exceeds capacity by).
 
+That bounds the grants; the calls themselves start a little after theirs, and only the spread
+of those delays can crowd a window. A caller that wakes more than ``LATE_START_SECONDS`` after
+its slot gives it up and takes another (``too_late``), so the calls starting in any window of
+w seconds are at most capacity + per_second * (w + LATE_START_SECONDS): a grant whose reply came
+late (a slow commit), a busy event loop or a stopped process can't release its slots together.
+Slots are instants on the database's clock; ``ClockOffset`` places them on the caller's.
+
 ``adapters/ai/rate_limit_pg.py`` runs the same rule as one UPDATE in PostgreSQL; this
 module is its specification, and what the unit tests check.
 """
@@ -20,6 +27,13 @@ KINDS = ("requests", "tokens", "images")
 # How much of a limit may go out at once: a fifth of a second's worth. A provider counts
 # per minute but enforces finer, and a smaller burst keeps every 10 s window within 2 %.
 BURST_SECONDS = 0.2
+# How long after its slot a call may still start: another 1 % of a 10 s window, and far more
+# than an event loop's usual lag, so slots are given up only after a real stall.
+LATE_START_SECONDS = 0.1
+# A slot missed because its grant's reply came after it is asked for again that far ahead
+# (so a steadily slow round trip still gets calls out), up to this: a longer hold-up was a
+# one-off, and asking further ahead would hold every caller back as long.
+LONGEST_LEAD = 1.0
 
 
 @dataclass(frozen=True)
@@ -46,9 +60,10 @@ class Buckets:
     cool_down_until: float = float("-inf")
 
 
-def take(state: Buckets, limits: Limits, costs: Costs, now: float) -> tuple[Buckets, float]:
-    """Reserve ``costs``; returns the new state and the instant the call may start."""
-    start = max(now, state.last_grant, state.cool_down_until)
+def take(state: Buckets, limits: Limits, costs: Costs, now: float, ahead: float = 0.0) -> tuple[Buckets, float]:
+    """Reserve ``costs`` for a call starting ``ahead`` seconds from ``now`` or later; returns
+    the new state and the instant the call may start."""
+    start = max(now + ahead, state.last_grant, state.cool_down_until)
     drawn = [(n, limit, cost) for n, (limit, cost) in enumerate(zip(limits, costs)) if limit and cost > 0]
     grant = max([start] + [_ready_at(state.full_at[n], limit, cost) for n, limit, cost in drawn])
     full_at = list(state.full_at)
@@ -73,3 +88,40 @@ def cool_down(state: Buckets, seconds: float, now: float) -> Buckets:
 
 def _ready_at(full_at: float, limit: Limit, cost: float) -> float:
     return full_at - (limit.capacity - min(cost, limit.capacity)) / limit.per_second
+
+
+def too_late(slot: float, now: float) -> bool:
+    """A call granted ``slot`` must not start at ``now``: it gives the slot up (it stays spent)."""
+    return now - slot > LATE_START_SECONDS
+
+
+def lead_after(slot: float, received: float) -> float:
+    """How far ahead to ask for the next slot after missing ``slot``, whose grant came at ``received``."""
+    return min(max(0.0, received - slot), LONGEST_LEAD)
+
+
+@dataclass(frozen=True)
+class ClockOffset:
+    """Our clock minus the database's, bounded by round trips rather than guessed.
+
+    A statement read the database's clock (``db_now``) somewhere between our ``asked`` and
+    ``received``, so the offset lies in [asked - db_now, received - db_now]; each round trip
+    narrows the bounds, and a slow one (a commit waiting on the disk) leaves them as they were.
+    Bounds that cross mean a clock stepped or drifted past them: start again from the latest.
+    Slots are placed with ``high``; when a faster round trip lowers it, the slots after move
+    that much earlier than those before: the bound on starts takes that on top (microseconds,
+    once the first round trips are in).
+    """
+
+    low: float = float("-inf")
+    high: float = float("inf")
+
+    def observe(self, asked: float, db_now: float, received: float) -> "ClockOffset":
+        low, high = max(self.low, asked - db_now), min(self.high, received - db_now)
+        if low > high:
+            return ClockOffset(asked - db_now, received - db_now)
+        return ClockOffset(low, high)
+
+    def ours(self, db_instant: float) -> float:
+        """The latest our clock can read at ``db_instant``: a call started then is never early."""
+        return db_instant + self.high

@@ -3,18 +3,23 @@
 The rule is ``domain/rate_limit.py``'s, run where every pipeline process meets: the row
 lock orders the callers, the database's clock is the only clock, and each statement is
 one round trip, so the lock is held for microseconds. Callers sleep on their own;
-nothing is held while they wait.
+nothing is held while they wait. A grant is an instant on the database's clock, handed to
+the caller on its own (``time.monotonic``), so it can tell how late it is: a reply held up
+by a slow commit arrives after the slot it carries.
 """
 
 from __future__ import annotations
 
+import time
+
 import asyncpg
 
-from ...domain.rate_limit import Costs, Limits
+from ...domain.rate_limit import ClockOffset, Costs, Limits
 
 # $1 provider; by kind (requests, tokens, images): $2-$4 rates per second, $5-$7 capacities,
-# $8-$10 costs. A NULL rate (unlimited, or nothing drawn) makes its terms NULL: GREATEST
-# skips them and COALESCE keeps that bucket as it was.
+# $8-$10 costs; $11 how far ahead of now the call may start at the earliest. A NULL rate
+# (unlimited, or nothing drawn) makes its terms NULL: GREATEST skips them and COALESCE keeps
+# that bucket as it was. It returns the slot and the clock it was read against.
 TAKE = """
 UPDATE ai_rate_limits AS r
 SET (requests_full_at, tokens_full_at, images_full_at, last_grant) = (
@@ -23,13 +28,13 @@ SET (requests_full_at, tokens_full_at, images_full_at, last_grant) = (
            COALESCE(GREATEST(r.images_full_at, g.at) + $10::float8 / $4::float8 * interval '1 second', r.images_full_at),
            g.at
     FROM (SELECT GREATEST(
-              clock_timestamp(), r.last_grant, r.cool_down_until,
+              clock_timestamp() + $11::float8 * interval '1 second', r.last_grant, r.cool_down_until,
               r.requests_full_at - ($5::float8 - LEAST($8::float8, $5::float8)) / $2::float8 * interval '1 second',
               r.tokens_full_at - ($6::float8 - LEAST($9::float8, $6::float8)) / $3::float8 * interval '1 second',
               r.images_full_at - ($7::float8 - LEAST($10::float8, $7::float8)) / $4::float8 * interval '1 second'
           ) AS at) AS g)
 WHERE r.provider = $1
-RETURNING extract(epoch FROM r.last_grant - clock_timestamp())::float8
+RETURNING extract(epoch FROM r.last_grant)::float8 AS slot, extract(epoch FROM clock_timestamp())::float8 AS now
 """
 
 # $1 provider; $2-$4 rates per second, $5-$7 extra costs (negative: given back).
@@ -56,14 +61,20 @@ class PgRateLimiter:
         self._provider = provider
         self.limits = limits
         self._row_exists = False
+        self._offset = ClockOffset()
 
-    async def take(self, costs: Costs) -> float:
-        """Reserve ``costs``; returns how many seconds to wait before calling (0 or more)."""
+    async def take(self, costs: Costs, ahead: float = 0.0) -> float:
+        """Reserve ``costs`` for a call ``ahead`` seconds from now or later; returns the instant
+        (``time.monotonic()``) it may start, which a late reply may already have passed."""
         await self._ensure_row()
         rates = [limit.per_second if limit and cost > 0 else None for limit, cost in zip(self.limits, costs)]
         capacities = [limit.capacity if limit else None for limit in self.limits]
-        wait = await self._pool.fetchval(TAKE, self._provider, *rates, *capacities, *costs)
-        return max(0.0, wait)
+        async with self._pool.acquire() as conn:
+            asked = time.monotonic()
+            granted = await conn.fetchrow(TAKE, self._provider, *rates, *capacities, *costs, ahead)
+            received = time.monotonic()
+        self._offset = self._offset.observe(asked, granted["now"], received)
+        return self._offset.ours(granted["slot"])
 
     async def settle(self, extra: Costs) -> None:
         rates = [limit.per_second if limit and cost else None for limit, cost in zip(self.limits, extra)]

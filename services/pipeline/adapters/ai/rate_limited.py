@@ -1,15 +1,18 @@
 """A decorator around any AI provider: every call waits its turn under the shared limit.
 
 Before a call, it reserves one request and the call's estimated tokens or images from the
-limiter (``rate_limit_pg.py``) and sleeps until the limiter says it may start; after, it
-settles the reservation with the usage the provider reported. A 429 (``RateLimited``)
-sets a cool-down that every process calling the provider respects, then the call is
-tried again: a rate limit costs time, not the item, until the retry budget is spent.
+limiter (``rate_limit_pg.py``) and sleeps until the slot the limiter granted; a call that
+wakes too late after it (``domain.rate_limit.too_late``) gives the slot up and takes another,
+so a stall can't release many slots at once. After the call, it settles the reservation
+with the usage the provider reported. A 429 (``RateLimited``) sets a cool-down that every
+process calling the provider respects, then the call is tried again: a rate limit costs
+time, not the item, until the retry budget is spent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
@@ -17,7 +20,7 @@ from ...application.ai_port import (
     AIError, AIProvider, AIResult, Article, ArticleBrief, ArticleInput, ClusterInput, Clustering,
     ExistingCluster, GeneratedImage, Idea, ImagePrompt, KeywordInput, RateLimited, Usage,
 )
-from ...domain.rate_limit import Costs
+from ...domain.rate_limit import Costs, lead_after, too_late
 from .usage_estimate import estimate_usage
 
 T = TypeVar("T")
@@ -28,17 +31,24 @@ LONGEST_COOL_DOWN = 60.0
 
 
 class Limiter(Protocol):
-    async def take(self, costs: Costs) -> float: ...
+    async def take(self, costs: Costs, ahead: float = 0.0) -> float:
+        """The slot reserved: the instant (on the caller's clock) the call may start."""
+        ...
+
     async def settle(self, extra: Costs) -> None: ...
     async def cool_down(self, seconds: float) -> None: ...
 
 
 class RateLimitedAI:
-    def __init__(self, inner: AIProvider, limiter: Limiter, tries: int = RATE_LIMITED_TRIES) -> None:
+    def __init__(self, inner: AIProvider, limiter: Limiter, tries: int = RATE_LIMITED_TRIES,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.name = inner.name
         self._inner = inner
         self._limiter = limiter
         self._tries = tries
+        self._clock = clock  # the limiter's slots are on this clock
+        self._sleep = sleep
 
     async def cluster_keywords(
         self, keywords: list[KeywordInput], existing: list[ExistingCluster]
@@ -63,9 +73,7 @@ class RateLimitedAI:
     async def _call(self, method: str, call: Callable[..., Awaitable[AIResult[T]]], *args: Any) -> AIResult[T]:
         reserved = _costs(estimate_usage(method, *args))
         for attempt in range(self._tries):
-            wait = await self._limiter.take(reserved)
-            if wait > 0:
-                await asyncio.sleep(wait)
+            await self._start_in_turn(reserved)
             try:
                 result = await call(*args)
             except RateLimited as limited:
@@ -76,6 +84,17 @@ class RateLimitedAI:
             await self._limiter.settle((0.0, used[1] - reserved[1], used[2] - reserved[2]))
             return result
         raise AIError(f"provider_rate_limited: the provider still answered 429 after {self._tries} tries")
+
+    async def _start_in_turn(self, reserved: Costs) -> None:
+        ahead = 0.0
+        while True:
+            slot = await self._limiter.take(reserved, ahead)
+            received = self._clock()
+            if slot > received:
+                await self._sleep(slot - received)
+            if not too_late(slot, self._clock()):
+                return
+            ahead = lead_after(slot, received)
 
 
 def _costs(usage: Usage) -> Costs:
