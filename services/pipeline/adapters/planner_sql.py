@@ -132,7 +132,7 @@ class PgPlanner(PgPlannerWrites):
     def admission_inputs(self, site_id: str, account_id: str) -> AdmissionInputs | None:
         # Both statements go out before either answer comes back (one round trip, not the five
         # of a transaction); the second sees the row the first made.
-        with self.store.reads() as cur, cur.connection.pipeline():
+        with self.store.statements() as cur, cur.connection.pipeline():
             # The config's defaults are the table's: a site that never saved one gets its row now.
             cur.execute(_CONFIG_DEFAULTS, (site_id,))
             cur.execute(_ADMISSION, {"site_id": site_id, "account_id": account_id}, prepare=False)
