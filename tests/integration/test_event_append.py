@@ -100,6 +100,16 @@ def test_a_save_returns_the_ids_of_the_rows_it_stored_and_moves_only_the_runs_he
     assert [type(store.mapper.to_domain_event(n)).__name__ for n in logged][1:3] == ["RunAdmitted", "RunStarted"]
 
 
+def test_a_head_is_moved_whatever_text_its_event_carries(store) -> None:
+    """A NUL escaped in the event's JSON (``\\u0000``) is refused by PostgreSQL's JSON types,
+    so the head's hash is not read from the state in SQL."""
+    run = _run(stages=1)
+    run.fail("provider said \x00\x01 and stopped", NOW)
+    store.save_with(run)
+    assert _head(store, run.id) == (3, run.last_hash)
+    assert store.get(run.id).error_message.startswith("provider said \x00")
+
+
 def test_a_stale_save_fails_on_the_events_key_and_leaves_nothing(store) -> None:
     run = _run()
     store.save(run)

@@ -23,16 +23,16 @@ from psycopg.sql import SQL, Literal
 from services.pipeline.adapters.recorded_metrics import count_recorded
 from services.pipeline.adapters.trace_links import TRACE_LINKS
 from services.pipeline.adapters.row_writes import COLUMN_TYPES, folded
-from services.pipeline.adapters.run_heads import RUN_TOPIC_PREFIX
+from services.pipeline.adapters.run_heads import head_hashes
 from services.pipeline.application.ports import SideWrite
 from services.pipeline.domain.errors import InsufficientCredits
 from shared.infra.settings import Settings
 
 CREDIT_CONSTRAINTS = frozenset({"credits_not_negative", "reservations_covered"})
-# The events, one array per column; the lock timeout (the library's setting) and the runs'
-# topic prefix are constants of the text, so that the call stays one prepared statement.
+# The events and the runs' new heads, one array per column; the lock timeout (the library's
+# setting) is a constant of the text, so that the call stays one prepared statement.
 APPEND_EVENTS = SQL("SELECT * FROM append_automation_events(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[],"
-                    " {lock_timeout}, {run_topic_prefix})")
+                    " %b::text[], {lock_timeout})")
 
 
 def append_params(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
@@ -41,6 +41,7 @@ def append_params(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], ...]
         [stored.originator_version for stored in stored_events],
         [stored.topic for stored in stored_events],
         [stored.state for stored in stored_events],
+        head_hashes(stored_events),
     )
 
 
@@ -67,9 +68,7 @@ class SideWriteRecorder(PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._column_types: dict[str, dict[str, str]] = {}
-        self.append_statement = APPEND_EVENTS.format(
-            lock_timeout=Literal(int(self.datastore.lock_timeout)), run_topic_prefix=Literal(RUN_TOPIC_PREFIX),
-        ).as_string()
+        self.append_statement = APPEND_EVENTS.format(lock_timeout=Literal(int(self.datastore.lock_timeout))).as_string()
 
     def column_types(self, table: str) -> Mapping[str, str]:
         """The SQL type of each column of ``table``, for folded row writes: read once per

@@ -7,8 +7,8 @@ an array of composite values (dumped as text, row by row, in Python) and our ups
 run heads. This function does the same in that order, in the caller's transaction, from
 one array per column: the same rows in ``automation_events``, the same table lock until
 commit (notification ids commit in their order), the same NOTIFY the relay listens for,
-then the heads of the runs among them (each run's last event: its version and the hash in
-its stored state), after the events, so a conflicting version fails on the events' key
+then the heads of the runs among them (the recorder passes the hash of each run's last
+event beside it), after the events, so a conflicting version fails on the events' key
 first, as the aggregate's optimistic concurrency expects.
 
 It runs with the caller's rights (no SECURITY DEFINER): the application's role inserts the
@@ -29,8 +29,8 @@ depends_on = None
 def upgrade() -> None:
     execute_sql("""
         CREATE FUNCTION append_automation_events(
-            p_ids uuid[], p_versions bigint[], p_topics text[], p_states bytea[],
-            p_lock_timeout_seconds int, p_run_topic_prefix text
+            p_ids uuid[], p_versions bigint[], p_topics text[], p_states bytea[], p_head_hashes text[],
+            p_lock_timeout_seconds int
         ) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
         BEGIN
             PERFORM set_config('lock_timeout', p_lock_timeout_seconds || 's', true);
@@ -40,13 +40,10 @@ def upgrade() -> None:
                 INSERT INTO automation_events (originator_id, originator_version, topic, state)
                 SELECT * FROM unnest(p_ids, p_versions, p_topics, p_states)
                 RETURNING notification_id;
-            -- Each run's last event among them; only its state is decoded.
+            -- A hash marks the last event of its run among them: the run's new head.
             INSERT INTO audit_run_heads (run_id, sequence, hash)
-                SELECT id, version, convert_from(state, 'UTF8')::jsonb ->> 'hash'
-                  FROM (SELECT DISTINCT ON (id) id, version, state
-                          FROM unnest(p_ids, p_versions, p_topics, p_states) AS e (id, version, topic, state)
-                         WHERE starts_with(topic, p_run_topic_prefix)
-                         ORDER BY id, version DESC) AS last_events
+                SELECT id, version, hash FROM unnest(p_ids, p_versions, p_head_hashes) AS e (id, version, hash)
+                 WHERE hash IS NOT NULL
                 ON CONFLICT (run_id) DO UPDATE
                     SET sequence = EXCLUDED.sequence, hash = EXCLUDED.hash, updated_at = now();
         END
@@ -55,4 +52,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    execute_sql("DROP FUNCTION append_automation_events(uuid[], bigint[], text[], bytea[], int, text);")
+    execute_sql("DROP FUNCTION append_automation_events(uuid[], bigint[], text[], bytea[], text[], int);")
