@@ -56,21 +56,21 @@ def _probe(name: str) -> tuple[str, tuple[Any, ...]]:
 
 
 def _probed(store: RunStore, name: str) -> bool:
-    with store.reads() as cur:
+    with store.statements() as cur:
         cur.execute("SELECT count(*) AS n FROM outbox_position WHERE name = %s", (name,))
         return cur.fetchone()["n"] == 1
 
 
 def _stored(store: RunStore, aggregate_id: uuid.UUID) -> list[tuple[int, int, str]]:
     """(version, notification id, hash in the stored state) of each stored event, in order."""
-    with store.reads() as cur:
+    with store.statements() as cur:
         cur.execute("SELECT originator_version AS v, notification_id AS n, state FROM automation_events"
                     " WHERE originator_id = %s ORDER BY originator_version", (aggregate_id,))
         return [(row["v"], row["n"], json.loads(bytes(row["state"])).get("hash")) for row in cur.fetchall()]
 
 
 def _head(store: RunStore, run_id: uuid.UUID) -> tuple[int, str] | None:
-    with store.reads() as cur:
+    with store.statements() as cur:
         cur.execute("SELECT sequence, hash FROM audit_run_heads WHERE run_id = %s", (run_id,))
         row = cur.fetchone()
     return None if row is None else (row["sequence"], row["hash"])
@@ -240,6 +240,6 @@ def test_the_append_stays_prepared_on_the_stores_connections(store) -> None:
                 " WHERE statement LIKE '%%append_automation_events%%'", (probe,))
     for _ in range(10):
         store.save_with(_run(stages=1), side_writes=[prepared])
-        with store.reads() as cur:
+        with store.statements() as cur:
             cur.execute("DELETE FROM outbox_position WHERE name = %s RETURNING position", (probe,))
             assert cur.fetchone()["position"] >= 1
