@@ -4,30 +4,45 @@ Saving aggregates may carry ``side_writes``: SQL statements executed in the same
 transaction as the new events. A batch's output rows and its credit debit thus
 commit or roll back together with the events that record them, and the
 aggregate's optimistic concurrency makes a repeated batch fail as a whole. The run heads
-of the audit (run_heads.py) are written in that transaction too.
+of the audit (run_heads.py) are written by the statement that inserts the events.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Iterator, Mapping, Sequence
 from uuid import UUID
 
-import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Literal
 
 from services.pipeline.adapters.recorded_metrics import count_recorded
 from services.pipeline.adapters.trace_links import TRACE_LINKS
 from services.pipeline.adapters.row_writes import COLUMN_TYPES, folded
-from services.pipeline.adapters.run_heads import upsert_heads
+from services.pipeline.adapters.run_heads import head_hashes
 from services.pipeline.application.ports import SideWrite
 from services.pipeline.domain.errors import InsufficientCredits
 from shared.infra.settings import Settings
 
 CREDIT_CONSTRAINTS = frozenset({"credits_not_negative", "reservations_covered"})
+# The events and the runs' new heads, one array per column; the lock timeout (the library's
+# setting) is a constant of the text, so that the call stays one prepared statement.
+APPEND_EVENTS = SQL("SELECT * FROM append_automation_events(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[],"
+                    " %b::text[], {lock_timeout})")
+
+
+def append_params(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
+    return (
+        [stored.originator_id for stored in stored_events],
+        [stored.originator_version for stored in stored_events],
+        [stored.topic for stored in stored_events],
+        [stored.state for stored in stored_events],
+        head_hashes(stored_events),
+    )
 
 
 def _breached_constraint(error: Exception) -> str | None:
@@ -35,18 +50,25 @@ def _breached_constraint(error: Exception) -> str | None:
 
 
 class SideWriteRecorder(PostgresApplicationRecorder):
-    """The library's recorder, with side-writes, run heads, and a failed save that says why.
+    """The library's recorder and stored-event format, a save sent in one trip.
 
-    The library's ``insert_events`` loses a failed statement's error when leaving the aborted
-    pipeline's transaction raises PipelineAborted instead, an OperationalError it retries after
-    0.2 s, up to ten times, though the save can only fail again: a conflicting version (a
-    pause racing a worker's step) then cost 200-600 ms. Here the statement's error is raised
-    (IntegrityError at once, the breached constraint named); a lost connection is still retried.
+    A save is one pipeline with one Sync: its side writes, then one call of
+    ``append_automation_events`` (migration 0012), which does what the library's five
+    statements and our heads' upsert did (lock, NOTIFY, insert, heads) from one binary array
+    per column. The statements before a Sync are one implicit transaction: they all commit
+    at the Sync or, after an error, none do; no BEGIN or COMMIT is sent, and no second trip.
+    A save without side writes is that one statement, its own transaction.
+
+    A failed save raises its failed statement's own error, at once: IntegrityError for a
+    conflicting version (the events' key) or a side write's breached constraint, which the
+    library's version lost behind PipelineAborted and retried ten times over 2 s (a pause
+    racing a worker's step then took 200-600 ms). A lost connection is still retried.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._column_types: dict[str, dict[str, str]] = {}
+        self.append_statement = APPEND_EVENTS.format(lock_timeout=Literal(int(self.datastore.lock_timeout))).as_string()
 
     def column_types(self, table: str) -> Mapping[str, str]:
         """The SQL type of each column of ``table``, for folded row writes: read once per
@@ -61,45 +83,18 @@ class SideWriteRecorder(PostgresApplicationRecorder):
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         # Folded before taking a connection: the column types may need one of their own.
-        kwargs = {**kwargs, "side_writes": folded(kwargs.get("side_writes", ()), self.column_types)}
-        failure: psycopg.Error | None = None
-        with self.datastore.get_connection() as conn:
-            try:
-                with conn.pipeline() as pipeline, conn.transaction():
-                    try:
-                        with conn.cursor() as curs:
-                            self._insert_events(curs, stored_events, **kwargs)
-                        with conn.cursor() as curs:
-                            self._insert_stored_events(curs, stored_events, **kwargs)
-                            pipeline.sync()
-                            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-                    except psycopg.errors.PipelineAborted:
-                        # A statement queued after the one that failed: the sync raises that one's error.
-                        try:
-                            pipeline.sync()
-                        except psycopg.Error as error:
-                            failure = error
-                        raise
-                    except psycopg.Error as error:
-                        failure = error
-                        raise
-            except psycopg.errors.PipelineAborted:
-                if failure is None or isinstance(failure, psycopg.errors.PipelineAborted):
-                    raise
-                raise failure from None
-
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        for statement, params in kwargs.get("side_writes", ()):
-            curs.execute(statement, params)
-        super()._insert_events(curs, stored_events, **kwargs)
-
-    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        # After the events (and the table lock they take): a concurrent save of the same run
-        # then fails on the events' key, as the aggregate's optimistic concurrency expects.
-        # Its own cursor: the library reads the inserted events' notification ids off ``curs``.
-        super()._insert_stored_events(curs, stored_events, **kwargs)
-        with curs.connection.cursor() as heads:
-            upsert_heads(heads, stored_events)
+        side_writes = folded(kwargs.get("side_writes", ()), self.column_types)
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            assert conn.autocommit  # a BEGIN of our own would leave the Sync's commit to us
+            # Leaving the pipeline sends the Sync and processes every result in order, raising
+            # the first error: a statement's own, never the PipelineAborted of those after it.
+            with conn.pipeline() if side_writes else nullcontext():
+                for statement, params in side_writes:
+                    curs.execute(statement, params)
+                if stored_events:
+                    curs.execute(self.append_statement, append_params(stored_events), prepare=True)
+            # The cursor holds the last statement's rows: the events' notification ids, in order.
+            return [notification_id for (notification_id,) in curs.fetchall()] if stored_events else None
 
 
 class RunStore(Application):
