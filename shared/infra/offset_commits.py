@@ -20,6 +20,7 @@ comes again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -73,10 +74,15 @@ class PacedCommits(ConsumerRebalanceListener):
         if time.monotonic() - self._last_commit >= self.every:
             await self._commit(self._pending(consumer.assignment()))
 
-    async def flush(self) -> None:
-        """Commits what was handled, due or not (a clean stop)."""
+    async def flush(self, timeout: float = 5.0) -> None:
+        """Commits what was handled, due or not (a clean stop). The client retries a commit
+        until the broker answers: a stop while the broker is away gives up after ``timeout``,
+        and those messages come again."""
         if self._consumer is not None:
-            await self._commit(self._pending(self._consumer.assignment()))
+            try:
+                await asyncio.wait_for(self._commit(self._pending(self._consumer.assignment())), timeout)
+            except asyncio.TimeoutError:
+                log.warning("could not commit the handled offsets before stopping")
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         gone = set(revoked)

@@ -4,6 +4,7 @@ is sought back to and never committed past."""
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
@@ -60,7 +61,7 @@ class Listener:
 @pytest.fixture
 def clock(monkeypatch) -> list[float]:
     now = [1000.0]
-    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(module, "time", SimpleNamespace(monotonic=lambda: now[0]))  # the loop keeps its own
     return now
 
 
@@ -149,3 +150,18 @@ async def test_a_clean_stop_commits_what_was_handled_due_or_not(clock) -> None:
     await handle(commits, record(0, 1))
     await commits.flush()
     assert consumer.commits == [{P0: 1}, {P0: 2}]
+
+
+async def test_a_stop_while_the_broker_is_away_gives_up_on_the_commit(clock) -> None:
+    commits, consumer = PacedCommits(every=1.0), FakeConsumer(P0)
+    await commits.commit_due(consumer)
+    await handle(commits, record(0, 0))
+
+    async def never_answered(offsets: dict[TopicPartition, int]) -> None:
+        await asyncio.Event().wait()
+    answered = consumer.commit
+    consumer.commit = never_answered
+    await commits.flush(timeout=0.01)  # returns: the record would come again after the restart
+    consumer.commit = answered
+    await commits.flush()  # still pending
+    assert consumer.commits == [{P0: 1}]
