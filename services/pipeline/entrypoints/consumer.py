@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from services.pipeline.adapters.audit_checkpoints import CheckpointWriter
 from services.pipeline.adapters.metrics_probes import PipelineProbes
-from services.pipeline.adapters.outbox_relay import OutboxRelay
+from services.pipeline.adapters.outbox_relay import RECORD_BATCH_BYTES, OutboxRelay
 from services.pipeline.adapters.partitioner import KeyHashCachingPartitioner
 from services.pipeline.adapters.partitions import partition_of
 from services.pipeline.application.service import PipelineService
@@ -131,6 +131,7 @@ def create_app(settings: Settings) -> FastStream:
     # thread: the handler takes the decoded bodies and reads the message from the context.
     broker = KafkaBroker(settings.kafka_bootstrap_servers, enable_idempotence=True, logger=log,
                          partitioner=KeyHashCachingPartitioner(),  # the relay's events: one hash a site
+                         max_batch_size=RECORD_BATCH_BYTES,
                          apply_types=False, middlewares=broker_middlewares(settings, "pipeline"))
     holder: dict[str, Any] = {}
     tasks: list[asyncio.Task[None]] = []
