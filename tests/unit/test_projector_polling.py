@@ -1,5 +1,6 @@
 """How the projector's subscriber polls Kafka: short polls with FastStream's sleep between empty
-ones while events come, one long poll without a sleep once idle, short polls again on a record."""
+ones while events come, one long poll without a sleep once idle, short polls again on a record;
+a commit, when due, before each poll."""
 
 from __future__ import annotations
 
@@ -7,6 +8,15 @@ from types import SimpleNamespace
 from typing import Any
 
 from services.projector.entrypoints import consumer as module
+
+
+class FakeCommits:
+    def __init__(self, consumer: "FakeConsumer") -> None:
+        self.consumer = consumer
+
+    async def commit_due(self, consumer: "FakeConsumer") -> None:
+        assert consumer is self.consumer
+        consumer.timeouts.append("commit due?")
 
 
 class FakeConsumer:
@@ -27,8 +37,8 @@ async def test_short_polls_while_busy_one_long_poll_once_idle(monkeypatch) -> No
         slept.append(seconds)
     monkeypatch.setattr(module.asyncio, "sleep", sleep)
     subscriber = SimpleNamespace(batch_timeout_ms=10, max_records=500)
-    module._rest_when_idle(subscriber)
     fake = FakeConsumer([{"tp0": ["a"], "tp1": ["b"]}, {}, {}, {"tp0": ["c"]}, {}])
+    module._rest_when_idle(subscriber, FakeCommits(fake))
 
     assert await subscriber.get_msg(fake) == ("a", "b")
     assert await subscriber.get_msg(fake) == ()  # busy: FastStream's sleep after an empty poll
@@ -37,5 +47,6 @@ async def test_short_polls_while_busy_one_long_poll_once_idle(monkeypatch) -> No
     assert await subscriber.get_msg(fake) == ("c",)
     assert await subscriber.get_msg(fake) == ()  # a record came: short polls again
 
-    assert fake.timeouts == [10, 10, module.IDLE_POLL_MS, module.IDLE_POLL_MS, 10]
+    due = "commit due?"
+    assert fake.timeouts == [due, 10, due, 10, due, module.IDLE_POLL_MS, due, module.IDLE_POLL_MS, due, 10]
     assert slept == [0.01, 0.01]

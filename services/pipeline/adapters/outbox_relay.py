@@ -35,6 +35,13 @@ log = logging.getLogger(__name__)
 RELAY_LOCK_KEY = 7_241_002
 RELAY_NAME = "kafka"
 BATCH = 500
+# The producer's bound on a partition's record batch: a read's events for one partition fit in
+# one, and so the read goes in one produce request. At the client's default (16 KiB), a read of
+# a few dozen ~1 KiB events filled a batch, which held the relay until that batch was sent, and
+# the rest followed in a second request that woke the projector's fetch again. It stays below
+# the broker's message.max.bytes (1 MiB), which would refuse a bigger batch whole; an event
+# larger than this still goes in a batch of its own.
+RECORD_BATCH_BYTES = 512 * 1024
 # After a read that found fewer than BATCH events, the next waits until this long after it.
 # Each read that finds events costs a produce request, the consumers' fetches and offset
 # commits it wakes, a position write and a checkpoint look, whatever its size: under load,

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from services.pipeline.adapters.audit_checkpoints import CheckpointWriter
 from services.pipeline.adapters.metrics_probes import PipelineProbes
-from services.pipeline.adapters.outbox_relay import OutboxRelay
+from services.pipeline.adapters.outbox_relay import RECORD_BATCH_BYTES, OutboxRelay
 from services.pipeline.adapters.partitioner import KeyHashCachingPartitioner
 from services.pipeline.adapters.partitions import partition_of
 from services.pipeline.application.service import PipelineService
@@ -25,6 +25,7 @@ from services.pipeline.bootstrap import PipelineParts, build
 from services.pipeline.entrypoints.command_lanes import in_site_lanes
 from shared.events.commands import Command, parse_command
 from shared.infra.dead_letters import DeadLetter, describe, record
+from shared.infra.offset_commits import PacedCommits
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
 from shared.observability.brokers import broker_middlewares
@@ -109,13 +110,16 @@ class _Received:
         return self.record.key  # the site
 
 
-def _poll_without_rest(subscriber: Any) -> None:
+def _poll_without_rest(subscriber: Any, commits: PacedCommits) -> None:
     """FastStream's batch subscriber sleeps ``batch_timeout_ms`` after an empty poll, which
     would hold back a command arriving meanwhile. A poll returns as soon as a record arrives,
     whatever its timeout, so polling long without the sleep costs a command nothing and an
-    idle pipeline one wake a second. Stopping the subscriber cancels a poll in progress."""
+    idle pipeline one wake a second. Stopping the subscriber cancels a poll in progress.
+    Before each poll, the commands decided so far are committed if a commit is due; the poll's
+    timeout bounds how long the last of a burst wait for theirs."""
 
     async def get_msg(consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
+        await commits.commit_due(consumer)
         ready = await consumer.getmany(timeout_ms=IDLE_POLL_MS, max_records=subscriber.max_records)
         return tuple(chain.from_iterable(ready.values()))
 
@@ -127,9 +131,11 @@ def create_app(settings: Settings) -> FastStream:
     # thread: the handler takes the decoded bodies and reads the message from the context.
     broker = KafkaBroker(settings.kafka_bootstrap_servers, enable_idempotence=True, logger=log,
                          partitioner=KeyHashCachingPartitioner(),  # the relay's events: one hash a site
+                         max_batch_size=RECORD_BATCH_BYTES,
                          apply_types=False, middlewares=broker_middlewares(settings, "pipeline"))
     holder: dict[str, Any] = {}
     tasks: list[asyncio.Task[None]] = []
+    commits = PacedCommits(then=RunPartitionListener(holder, settings.commands_topic))
 
     subscriber = broker.subscriber(
         settings.commands_topic,
@@ -142,20 +148,21 @@ def create_app(settings: Settings) -> FastStream:
         batch=True,
         max_records=COMMANDS_PER_BATCH,
         batch_timeout_ms=IDLE_POLL_MS,
-        # Committed only once every command of the batch was decided; a failure seeks each
-        # partition back to its first record of the batch: what wasn't decided comes again,
-        # and what was comes back as a duplicate.
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        listener=RunPartitionListener(holder, settings.commands_topic),
+        # Noted only once every command of the batch was decided, and committed at a pace
+        # (offset_commits.py); a failure seeks each partition back to its first record of the
+        # batch: what wasn't decided comes again, and what was comes back as a duplicate.
+        ack_policy=AckPolicy.MANUAL,
+        listener=commits,
     )
-    _poll_without_rest(subscriber)
+    _poll_without_rest(subscriber, commits)
 
     @subscriber
     async def on_commands(bodies: list[Any]) -> None:
         msg: KafkaMessage = broker.context.get_local("message")
         received = [_Received(record, body, headers)
                     for record, body, headers in zip(msg.raw_message, bodies, msg.batch_headers)]
-        await in_site_lanes(received, on_command)
+        async with commits.handling(msg):
+            await in_site_lanes(received, on_command)
 
     async def on_command(received: _Received) -> None:
         async def set_aside(reason: str) -> None:
@@ -227,6 +234,7 @@ def create_app(settings: Settings) -> FastStream:
 
     @app.on_shutdown
     async def stop() -> None:
+        await commits.flush()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

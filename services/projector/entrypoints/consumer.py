@@ -16,6 +16,7 @@ from faststream.kafka.annotations import KafkaMessage
 from services.projector.entrypoints.handler import handle_events
 from shared.infra.dead_letters import DeadLetter, record
 from shared.infra.db import create_pool
+from shared.infra.offset_commits import PacedCommits
 from shared.infra.settings import Settings
 from shared.infra.topics import ensure_topics
 from shared.observability.brokers import broker_middlewares
@@ -39,6 +40,7 @@ def create_app(settings: Settings) -> FastStream:
     broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=log, log_level=logging.DEBUG,
                          apply_types=False, middlewares=broker_middlewares(settings, "projector"))
     holder: dict[str, Any] = {}
+    commits = PacedCommits()
 
     subscriber = broker.subscriber(
         settings.events_topic,
@@ -52,10 +54,12 @@ def create_app(settings: Settings) -> FastStream:
         # between a recorded pause and current_run showing it). A poll returns as soon as
         # records arrive, whatever this is.
         batch_timeout_ms=BATCH_TIMEOUT_MS,
-        # Committed after the views are written; an error seeks back so nothing is skipped.
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        # Offsets are noted once the views are written and committed at a pace (offset_commits.py);
+        # an error seeks back so nothing is skipped.
+        ack_policy=AckPolicy.MANUAL,
+        listener=commits,
     )
-    _rest_when_idle(subscriber)
+    _rest_when_idle(subscriber, commits)
 
     @subscriber
     async def on_events(bodies: list[Any]) -> None:
@@ -65,8 +69,9 @@ def create_app(settings: Settings) -> FastStream:
         async def set_aside(index: int, reason: str) -> None:
             await record(holder["pool"], DeadLetter.of("projector", records[index], reason))
 
-        with span_following("project events", msg.batch_headers):
-            await handle_events(holder["pool"], bodies, set_aside)
+        async with commits.handling(msg):
+            with span_following("project events", msg.batch_headers):
+                await handle_events(holder["pool"], bodies, set_aside)
 
     app = FastStream(broker, logger=log)
 
@@ -84,6 +89,7 @@ def create_app(settings: Settings) -> FastStream:
 
     @app.on_shutdown
     async def stop() -> None:
+        await commits.flush()
         if "sampler" in holder:
             holder["sampler"].cancel()
             await asyncio.gather(holder["sampler"], return_exceptions=True)
@@ -94,18 +100,20 @@ def create_app(settings: Settings) -> FastStream:
     return app
 
 
-def _rest_when_idle(subscriber: Any) -> None:
+def _rest_when_idle(subscriber: Any, commits: PacedCommits) -> None:
     """FastStream's batch subscriber polls for up to ``batch_timeout_ms`` and, after an empty
     poll, sleeps as long again. While events come, that sleep gathers a burst into one batch
-    (one transaction, one offset commit) for at most ``BATCH_TIMEOUT_MS`` of lag; but it wakes an
-    idle projector 50 times a second, most of its CPU when idle. So once no record has come for
-    ``IDLE_AFTER_S``, it polls for up to ``IDLE_POLL_MS`` without the sleep: that poll returns as
-    soon as a record arrives, and the short polls resume. Stopping the subscriber cancels a poll
-    in progress."""
+    (one transaction) for at most ``BATCH_TIMEOUT_MS`` of lag; but it wakes an idle projector 50
+    times a second, most of its CPU when idle. So once no record has come for ``IDLE_AFTER_S``,
+    it polls for up to ``IDLE_POLL_MS`` without the sleep: that poll returns as soon as a record
+    arrives, and the short polls resume. Stopping the subscriber cancels a poll in progress.
+    Before each poll, the offsets handled so far are committed if a commit is due; the idle
+    polls' timeout bounds how long the last batches of a burst wait for theirs."""
     last_records = time.monotonic()
 
     async def get_msg(consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
         nonlocal last_records
+        await commits.commit_due(consumer)
         idle = time.monotonic() - last_records >= IDLE_AFTER_S
         ready = await consumer.getmany(timeout_ms=IDLE_POLL_MS if idle else subscriber.batch_timeout_ms,
                                        max_records=subscriber.max_records)
