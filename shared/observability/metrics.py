@@ -41,6 +41,14 @@ AI_TOKENS = Counter(
     ["stage", "provider", "kind"],
 )
 AI_IMAGES = Counter("automation_ai_images_total", "Images the AI provider generated.", ["provider"])
+# Recorded by the rate-limited provider (services/pipeline/adapters/ai/rate_limited.py).
+AI_SLOTS_MISSED = Counter(
+    "automation_ai_slots_missed_total",
+    "Rate-limit slots given up because the call woke too late after them (each stays spent).", ["provider"],
+)
+AI_RATE_LIMITED = Counter(
+    "automation_ai_rate_limited_total", "429s the AI provider answered behind the shared rate limit.", ["provider"],
+)
 CREDITS_CHARGED = Counter("automation_credits_charged_total", "Credits debited for AI work, by stage.", ["stage"])
 EVENTS_RELAYED = Counter("automation_events_relayed_total", "Events the outbox relay published to Kafka.")
 OUTBOX_LAG = Gauge("automation_outbox_lag_events", "Events stored but not yet relayed to Kafka (sampled).")

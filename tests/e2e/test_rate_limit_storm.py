@@ -10,6 +10,7 @@ from shared.credits import credits_for_images, credits_for_text_call
 from tests.support.client import Api
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.keywords import keyword_set
+from tests.support.metrics import has, value, wait_for
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +33,9 @@ def test_a_run_through_a_429_storm_completes_with_no_failure_and_no_double_charg
             refused = [r for r in fake.requests if r.rate_limited]
             assert len(refused) >= 5 and len(refused) * 3 >= len(fake.requests) - 2
             assert {r.retry_after_ms is None for r in refused} == {True, False}
+            # Every 429 reached the limiter (the client retries none), and slots given up are counted.
+            pipeline = wait_for(stack.metrics_url("pipeline"), lambda s: has(s, "automation_ai_slots_missed_total"))
+            assert value(pipeline, "automation_ai_rate_limited_total", provider="openai") == len(refused)
 
             events = api.call(tenant.token, "GET", f"/api/v1/automation/runs/{run_id}/events").json()["events"]
             assert [e for e in events if e["type"] == "ItemFailed"] == []

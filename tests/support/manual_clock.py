@@ -2,6 +2,7 @@
 
     clock = ManualClock()
     clock.stall(at=10.0, seconds=1.5)    # a stopped process: whatever is due meanwhile wakes at 11.5
+    clock.wake_late(0.15)                # a busy event loop: every sleeper wakes 0.15 s after it is due
     await clock.run(caller(), caller())  # each awaits clock.sleep(...) and reads clock()
 
 Every task must wait only on ``clock.sleep``: ``run`` lets the tasks run until each waits
@@ -25,18 +26,24 @@ class ManualClock:
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._stalls: list[tuple[float, float]] = []
+        self._lateness = 0.0
 
     def __call__(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
         woken = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), next(self._order), woken))
+        due = self.now + max(0.0, seconds) + self._lateness
+        heapq.heappush(self._sleepers, (due, next(self._order), woken))
         await woken
 
     def stall(self, at: float, seconds: float) -> None:
         """Nothing wakes between ``at`` and ``at + seconds``: what falls due meanwhile wakes at the end."""
         self._stalls.append((at, at + seconds))
+
+    def wake_late(self, seconds: float) -> None:
+        """Every sleep from now on ends ``seconds`` after it should (a zero-second one too)."""
+        self._lateness = seconds
 
     async def run(self, *coroutines: Coroutine[Any, Any, Any]) -> None:
         tasks = [asyncio.ensure_future(c) for c in coroutines]

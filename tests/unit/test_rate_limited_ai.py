@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.pipeline.adapters.ai import limit_rate
 from services.pipeline.adapters.ai.offline import OfflineAI
@@ -63,6 +64,17 @@ async def test_each_429_cools_every_caller_down_then_the_call_is_tried_again():
     assert limiter.cool_downs == [2.5, 1.0, 2.0]  # the provider's word, else 0.5 s doubling per try
     assert limiter.taken == [(1.0, 0.0, 1.0)] * 4
     assert limiter.settled == [(0.0, 0.0, 0.0)]
+
+
+def counted(series: str, provider: str) -> float:
+    return REGISTRY.get_sample_value(series, {"provider": provider}) or 0.0
+
+
+async def test_429s_are_counted_by_provider():
+    before = counted("automation_ai_rate_limited_total", "scripted")
+    inner = ScriptedImages(RateLimited("429", retry_after=0.0), RateLimited("429", retry_after=0.0), Usage(images=1))
+    await RateLimitedAI(inner, RecordingLimiter()).generate_image("a kettle")  # type: ignore[arg-type]
+    assert counted("automation_ai_rate_limited_total", "scripted") - before == 2
 
 
 async def test_usage_beyond_the_reservation_is_settled_and_other_errors_are_not_retried():
@@ -160,14 +172,18 @@ async def test_late_grants_never_crowd_a_window_beyond_the_burst_and_the_rate(re
 
 
 class ScriptedSlots:
-    """Grants each take the slot its script gives, relative to the manual clock, noting ``ahead``."""
+    """Grants each take its script's slot (seconds after the take) with its reply that long after
+    the take, on the manual clock, noting ``ahead``."""
 
-    def __init__(self, clock: ManualClock, *slots_from_now: float) -> None:
-        self.clock, self.slots, self.aheads = clock, list(slots_from_now), []
+    def __init__(self, clock: ManualClock, *script: tuple[float, float]) -> None:
+        self.clock, self.script, self.aheads = clock, list(script), []
 
     async def take(self, costs: Costs, ahead: float = 0.0) -> float:
         self.aheads.append(ahead)
-        return self.clock() + self.slots.pop(0)
+        slot_after, reply_after = self.script.pop(0)
+        asked = self.clock()
+        await self.clock.sleep(reply_after)
+        return asked + slot_after
 
     async def settle(self, extra: Costs) -> None:
         pass
@@ -176,10 +192,35 @@ class ScriptedSlots:
         pass
 
 
-async def test_a_slot_whose_grant_came_after_it_is_given_up_and_the_next_asked_for_that_far_ahead():
+async def test_a_slot_whose_grant_came_after_it_is_given_up_and_the_next_asked_for_as_far_ahead_as_the_reply_took():
     clock = ManualClock(start=0.0)
-    limiter, inner = ScriptedSlots(clock, -0.5, 0.25), StampedImages(clock)
+    limiter, inner = ScriptedSlots(clock, (0.0, 0.5), (0.25, 0.0)), StampedImages(clock)
     ai = RateLimitedAI(inner, limiter, clock=clock, sleep=clock.sleep)  # type: ignore[arg-type]
+    before = counted("automation_ai_slots_missed_total", "stamped")
     await clock.run(ai.generate_image("a kettle"))
     assert limiter.aheads == [0.0, pytest.approx(0.5)]
-    assert inner.starts == [0.25]
+    assert inner.starts == [0.75]
+    assert counted("automation_ai_slots_missed_total", "stamped") - before == 1
+
+
+@pytest.mark.parametrize("lateness", [0.15, 0.6])
+@pytest.mark.parametrize("callers", [1, 16])
+async def test_a_process_whose_every_wake_up_is_late_still_starts_calls_within_the_bound(lateness, callers):
+    # Every sleeper of the process wakes ``lateness`` after it is due (the limiter's replies too):
+    # asleep until its slot, a call would wake past the 0.1 s it may start in, every time.
+    clock, limit, window = ManualClock(start=0.0), Limit.per_minute(600), 10.0
+    clock.wake_late(lateness)
+    inner = StampedImages(clock)
+    ai = RateLimitedAI(inner, SharedBucket(clock, limit, lambda now: 0.001), clock=clock,  # type: ignore[arg-type]
+                       sleep=clock.sleep)
+
+    async def caller() -> None:
+        while clock() < 30.0:
+            await ai.generate_image("a kettle")
+
+    await clock.run(*(caller() for _ in range(callers)))
+    assert most_in_a_window(inner.starts, window) <= limit.capacity + limit.per_second * (window + LATE_START_SECONDS)
+    # One caller waits a late reply and at most a late wake-up per call; many keep the limit busy,
+    # but for the slots they miss at first (two per caller at most, till the lead is learnt).
+    least = 30.0 / (2 * lateness + 0.1) if callers == 1 else limit.per_second * 30 - 2 * callers
+    assert len(inner.starts) >= least

@@ -13,6 +13,9 @@ of those delays can crowd a window. A caller that wakes more than ``LATE_START_S
 its slot gives it up and takes another (``too_late``), so the calls starting in any window of
 w seconds are at most capacity + per_second * (w + LATE_START_SECONDS): a grant whose reply came
 late (a slow commit), a busy event loop or a stopped process can't release its slots together.
+A process whose event loop wakes every sleeper late would then miss every slot: once two
+wake-ups in a row were late, it asks to be woken that much before its slots (``WakeLead``),
+so it starts on them again; the rule on starts stays the same.
 Slots are instants on the database's clock; ``ClockOffset`` places them on the caller's.
 
 ``adapters/ai/rate_limit_pg.py`` runs the same rule as one UPDATE in PostgreSQL; this
@@ -30,9 +33,9 @@ BURST_SECONDS = 0.2
 # How long after its slot a call may still start: another 1 % of a 10 s window, and far more
 # than an event loop's usual lag, so slots are given up only after a real stall.
 LATE_START_SECONDS = 0.1
-# A slot missed because its grant's reply came after it is asked for again that far ahead
-# (so a steadily slow round trip still gets calls out), up to this: a longer hold-up was a
-# one-off, and asking further ahead would hold every caller back as long.
+# A take asks for a slot as far ahead as the last reply took (so a steadily slow round trip
+# still gets calls out), up to this: a longer hold-up was a one-off, and asking further ahead
+# would hold every caller back as long.
 LONGEST_LEAD = 1.0
 
 
@@ -95,9 +98,37 @@ def too_late(slot: float, now: float) -> bool:
     return now - slot > LATE_START_SECONDS
 
 
-def lead_after(slot: float, received: float) -> float:
-    """How far ahead to ask for the next slot after missing ``slot``, whose grant came at ``received``."""
-    return min(max(0.0, received - slot), LONGEST_LEAD)
+def ask_ahead(round_trip: float, wake_lead: float) -> float:
+    """How far ahead of now a take asks for its slot: as long as the last reply took (at most
+    ``LONGEST_LEAD``), plus ``WakeLead.seconds``, so the reply comes in time to sleep towards it."""
+    return min(max(0.0, round_trip), LONGEST_LEAD) + wake_lead
+
+
+@dataclass(frozen=True)
+class WakeLead:
+    """How long before its slots a process asks to be woken, learnt from how late its event loop
+    wakes its sleepers (``lateness``: past the instant asked for).
+
+    It aims at the middle of the time a call may start in, so a loop that is steadily late by
+    about L (L - LATE_START_SECONDS / 2 ahead) starts calls again, whatever its lag, and jitter
+    of half the tolerance still lands in it. Only two late wake-ups in a row raise it, and
+    wake-ups closer together than half the tolerance count as one: a stall wakes every sleeper
+    late at once, and a lead learnt from that would hold the limit back after it. Any wake-up
+    on time brings it down at once.
+    """
+
+    seconds: float = 0.0
+    last_woke: float = float("-inf")
+    last_lateness: float = 0.0
+
+    def after(self, woke: float, lateness: float) -> "WakeLead":
+        if woke - self.last_woke < LATE_START_SECONDS / 2:  # woken by the same hold-up
+            return replace(self, seconds=min(self.seconds, _aimed(lateness)))
+        return WakeLead(_aimed(min(lateness, self.last_lateness)), woke, lateness)
+
+
+def _aimed(lateness: float) -> float:
+    return min(max(0.0, lateness - LATE_START_SECONDS / 2), LONGEST_LEAD)
 
 
 @dataclass(frozen=True)

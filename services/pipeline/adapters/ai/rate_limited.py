@@ -3,10 +3,13 @@
 Before a call, it reserves one request and the call's estimated tokens or images from the
 limiter (``rate_limit_pg.py``) and sleeps until the slot the limiter granted; a call that
 wakes too late after it (``domain.rate_limit.too_late``) gives the slot up and takes another,
-so a stall can't release many slots at once. After the call, it settles the reservation
-with the usage the provider reported. A 429 (``RateLimited``) sets a cool-down that every
-process calling the provider respects, then the call is tried again: a rate limit costs
-time, not the item, until the retry budget is spent.
+so a stall can't release many slots at once; a process whose loop is steadily late asks to be
+woken early enough to start on its slots (``domain.rate_limit.WakeLead``). After the call,
+it settles the reservation with the usage the provider reported. A 429 (``RateLimited``)
+sets a cool-down that every process calling the provider respects, then the call is tried
+again: a rate limit costs time, not the item, until the retry budget is spent. Slots given
+up and 429s met are counted (``automation_ai_slots_missed_total``,
+``automation_ai_rate_limited_total``).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
+from shared.observability.metrics import AI_RATE_LIMITED, AI_SLOTS_MISSED
+
 from ...application.ai_port import (
     AIError, AIProvider, AIResult, Article, ArticleBrief, ArticleInput, ClusterInput, Clustering,
     ExistingCluster, GeneratedImage, Idea, ImagePrompt, KeywordInput, RateLimited, Usage,
 )
-from ...domain.rate_limit import Costs, lead_after, too_late
+from ...domain.rate_limit import Costs, WakeLead, ask_ahead, too_late
 from .usage_estimate import estimate_usage
 
 T = TypeVar("T")
@@ -49,6 +54,11 @@ class RateLimitedAI:
         self._tries = tries
         self._clock = clock  # the limiter's slots are on this clock
         self._sleep = sleep
+        # The event loop's lag is the process's: what one call learns, the next one uses.
+        self._wake_lead = WakeLead()
+        self._round_trip = 0.0  # the last take's, whoever's
+        self._missed = AI_SLOTS_MISSED.labels(self.name)
+        self._rate_limited = AI_RATE_LIMITED.labels(self.name)
 
     async def cluster_keywords(
         self, keywords: list[KeywordInput], existing: list[ExistingCluster]
@@ -77,6 +87,7 @@ class RateLimitedAI:
             try:
                 result = await call(*args)
             except RateLimited as limited:
+                self._rate_limited.inc()
                 # What was reserved stays spent: the provider says we are too fast already.
                 await self._limiter.cool_down(_cool_down(limited.retry_after, attempt))
                 continue
@@ -86,15 +97,20 @@ class RateLimitedAI:
         raise AIError(f"provider_rate_limited: the provider still answered 429 after {self._tries} tries")
 
     async def _start_in_turn(self, reserved: Costs) -> None:
-        ahead = 0.0
         while True:
-            slot = await self._limiter.take(reserved, ahead)
+            asked = self._clock()
+            slot = await self._limiter.take(reserved, ask_ahead(self._round_trip, self._wake_lead.seconds))
             received = self._clock()
-            if slot > received:
-                await self._sleep(slot - received)
+            self._round_trip = received - asked
+            while (now := self._clock()) < slot:
+                # Woken before the slot, it waits on: a call never starts early.
+                wanted = max(now, slot - self._wake_lead.seconds)
+                await self._sleep(wanted - now)
+                woke = self._clock()
+                self._wake_lead = self._wake_lead.after(woke, woke - wanted)
             if not too_late(slot, self._clock()):
                 return
-            ahead = lead_after(slot, received)
+            self._missed.inc()
 
 
 def _costs(usage: Usage) -> Costs:
