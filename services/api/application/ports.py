@@ -27,8 +27,8 @@ class Runs(Protocol):
     async def run_head(self, run_id: str, account_id: str) -> Mapping[str, Any] | None:
         """The run's site and status, if the run belongs to the account."""
 
-    async def wait_for_run(self, run_id: str) -> bool:
-        """Wait until the read model has the run, so the caller's next read finds it."""
+    async def wait_for_run(self, site_id: str, run_id: str) -> bool:
+        """Wait until the read model has the site's run, so the caller's next read finds it."""
 
     async def active_run(self, site_id: str) -> str | None:
         """The site's running or paused run as the pipeline last recorded it (one indexed read)."""

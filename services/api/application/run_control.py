@@ -46,7 +46,7 @@ async def admit_run(runs: Runs, bus: CommandBus, site_id: str, account_id: str) 
         code = decision["error_code"]
         raise ApiError(400, code, _REFUSALS.get(code, "the run was refused"), decision["details"])
     decided = time.perf_counter()
-    await runs.wait_for_run(command.run_id)
+    await runs.wait_for_run(site_id, command.run_id)
     return Admission(command.run_id, (decided - started) * 1000, (time.perf_counter() - decided) * 1000)
 
 

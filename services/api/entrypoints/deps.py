@@ -12,6 +12,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.adapters.command_bus import CommandBus
+from services.api.adapters.queries.runs import PgRuns
+from services.api.adapters.stream_hub import StreamHub
 from services.api.application.errors import ApiError
 from services.api.adapters.queries.tenancy import token_owner
 from shared.infra.settings import Settings
@@ -30,21 +32,35 @@ class Caller:
     role: str  # owner | member
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies are coroutines even when they await nothing: FastAPI runs a plain ``def``
+# dependency on its thread pool, a thread hop (and a wait for the GIL) per request each.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_pool(request: Request) -> asyncpg.Pool:
+async def get_pool(request: Request) -> asyncpg.Pool:
     return request.app.state.pool
 
 
-def get_bus(request: Request) -> CommandBus:
+async def get_bus(request: Request) -> CommandBus:
     return request.app.state.bus
+
+
+async def get_hub(request: Request) -> StreamHub:
+    return request.app.state.stream_hub
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 BusDep = Annotated[CommandBus, Depends(get_bus)]
+HubDep = Annotated[StreamHub, Depends(get_hub)]
+
+
+async def get_runs(pool: PoolDep, hub: HubDep) -> PgRuns:
+    return PgRuns(pool, hub)
+
+
+RunsDep = Annotated[PgRuns, Depends(get_runs)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 

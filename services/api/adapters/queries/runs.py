@@ -8,9 +8,11 @@ from typing import Any
 
 import asyncpg
 
+from services.api.adapters.stream_hub import StreamHub
 from services.api.application.errors import invalid
 from shared.run_view import advance
 
+FALLBACK_POLL_SECONDS = 0.25  # while no notification comes (the hub reconnecting)
 RUN_FIELDS = (
     "run_id, site_id, trigger_type, status, current_stage, started_at, paused_at,"
     " resumed_at, cancelled_at, completed_at, total_credits_used, error_message, pause_reason,"
@@ -134,14 +136,27 @@ async def events(pool: asyncpg.Pool, run_id: str, after_sequence: int, limit: in
     return [dict(r, occurred_at=_iso(r["occurred_at"])) for r in rows[:limit]], len(rows) > limit
 
 
-async def wait_for_run(pool: asyncpg.Pool, run_id: str, timeout: float = 5.0) -> bool:
-    """Wait until the projector has the run, so the caller's next read finds it."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if await pool.fetchval("SELECT 1 FROM run_view WHERE run_id = $1", run_id):
-            return True
-        await asyncio.sleep(0.02)
-    return False
+async def wait_for_run(pool: asyncpg.Pool, hub: StreamHub, site_id: str, run_id: str,
+                       timeout: float = 5.0) -> bool:
+    """Wait until the projector has the run, so the caller's next read finds it.
+
+    Woken by the projector's NOTIFY of the site (sent once its rows are committed), so a
+    waiter reads once a wake-up rather than holding pooled connections with a poll every few
+    milliseconds; the slow poll only covers the hub's connection being down."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with hub.subscribe(site_id) as wake:  # before the first read: a commit after it wakes us
+        while True:
+            wake.clear()
+            if await pool.fetchval("SELECT 1 FROM run_view WHERE run_id = $1", run_id):
+                return True
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(wake.wait(), min(FALLBACK_POLL_SECONDS, left))
+            except asyncio.TimeoutError:
+                pass
 
 
 async def active_run(pool: asyncpg.Pool, site_id: str) -> str | None:
@@ -156,14 +171,15 @@ async def active_run(pool: asyncpg.Pool, site_id: str) -> str | None:
 class PgRuns:
     """The run reads that run control needs (the API's Runs port)."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, hub: StreamHub) -> None:
         self.pool = pool
+        self.hub = hub
 
     async def run_head(self, run_id: str, account_id: str) -> asyncpg.Record | None:
         return await run_head(self.pool, run_id, account_id)
 
-    async def wait_for_run(self, run_id: str) -> bool:
-        return await wait_for_run(self.pool, run_id)
+    async def wait_for_run(self, site_id: str, run_id: str) -> bool:
+        return await wait_for_run(self.pool, self.hub, site_id, run_id)
 
     async def active_run(self, site_id: str) -> str | None:
         return await active_run(self.pool, site_id)

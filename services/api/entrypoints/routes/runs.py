@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from services.api.entrypoints.deps import BusDep, CallerDep, PoolDep
+from services.api.entrypoints.deps import BusDep, CallerDep, PoolDep, RunsDep
 from services.api.entrypoints.limits import LimitedCallerDep
 from services.api.application.errors import not_found
 from services.api.entrypoints.params import AfterSequence, AsOf, EventsLimit, HistoryLimit, LogLines, Offset, RunIdPath, RunIdQuery, SiteIdQuery
@@ -28,13 +28,13 @@ _SERVER_TIMING = {"Server-Timing": {"description": "`decide;dur=<ms>, project;du
 @router.post("/run_now", status_code=202, response_model=RunAdmitted,
              responses={**errors(503), **rate_limited(),
                         202: {"description": "Admitted", "headers": _SERVER_TIMING}})
-async def run_now(site_id: SiteIdQuery, caller: LimitedCallerDep, pool: PoolDep, bus: BusDep,
+async def run_now(site_id: SiteIdQuery, caller: LimitedCallerDep, pool: PoolDep, bus: BusDep, runs: RunsDep,
                   response: Response) -> dict[str, Any]:
     """Start a run now; answers once the pipeline has admitted it (202) or refused it
     (400 `run_active`, or `insufficient_credits` with `required` and `available`).
     The `Server-Timing` header splits the wait: `decide` (pipeline) and `project` (read model)."""
     await require_site(pool, site_id, caller.account_id)
-    admission = await admit_run(q.PgRuns(pool), bus, site_id, caller.account_id)
+    admission = await admit_run(runs, bus, site_id, caller.account_id)
     response.headers["Server-Timing"] = admission.server_timing()
     return {"run_id": admission.run_id, "status": "running"}
 
@@ -91,21 +91,21 @@ async def current_processing(site_id: SiteIdQuery, caller: CallerDep, pool: Pool
 
 
 @router.post("/pause", status_code=202, response_model=ControlAccepted, responses=rate_limited())
-async def pause(run_id: RunIdQuery, caller: LimitedCallerDep, pool: PoolDep, bus: BusDep) -> dict[str, Any]:
+async def pause(run_id: RunIdQuery, caller: LimitedCallerDep, runs: RunsDep, bus: BusDep) -> dict[str, Any]:
     """Pause a running run (400 `invalid_transition` otherwise): no new AI call starts."""
-    return await control_run(q.PgRuns(pool), bus, "pause", run_id, caller.account_id)
+    return await control_run(runs, bus, "pause", run_id, caller.account_id)
 
 
 @router.post("/resume", status_code=202, response_model=ControlAccepted, responses=rate_limited())
-async def resume(run_id: RunIdQuery, caller: LimitedCallerDep, pool: PoolDep, bus: BusDep) -> dict[str, Any]:
+async def resume(run_id: RunIdQuery, caller: LimitedCallerDep, runs: RunsDep, bus: BusDep) -> dict[str, Any]:
     """Resume a paused run at its recorded stage (400 `invalid_transition` otherwise), if what
     the run may still spend covers the most its next batch can cost (else 400
     `insufficient_credits` with `required` and `available`)."""
-    return await control_run(q.PgRuns(pool), bus, "resume", run_id, caller.account_id)
+    return await control_run(runs, bus, "resume", run_id, caller.account_id)
 
 
 @router.post("/cancel", status_code=202, response_model=ControlAccepted, responses=rate_limited())
-async def cancel(run_id: RunIdQuery, caller: LimitedCallerDep, pool: PoolDep, bus: BusDep) -> dict[str, Any]:
+async def cancel(run_id: RunIdQuery, caller: LimitedCallerDep, runs: RunsDep, bus: BusDep) -> dict[str, Any]:
     """Cancel a running or paused run, aborting AI calls in flight
     (400 `invalid_transition` if it has completed, been cancelled or failed)."""
-    return await control_run(q.PgRuns(pool), bus, "cancel", run_id, caller.account_id)
+    return await control_run(runs, bus, "cancel", run_id, caller.account_id)

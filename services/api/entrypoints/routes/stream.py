@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 
-from services.api.entrypoints.deps import CallerDep, PoolDep
+from services.api.entrypoints.deps import CallerDep, HubDep, PoolDep
 from services.api.entrypoints.live_stream import site_events
 from services.api.entrypoints.params import SiteIdQuery
 from services.api.adapters.queries.tenancy import require_site
 from services.api.entrypoints.schemas import errors
-from services.api.adapters.stream_hub import StreamHub
 
 
 def _json_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -33,13 +32,6 @@ LastEventId = Annotated[str | None, Header(
 
 class EventStreamResponse(StreamingResponse):
     media_type = "text/event-stream"
-
-
-def get_hub(request: Request) -> StreamHub:
-    return request.app.state.stream_hub
-
-
-HubDep = Annotated[StreamHub, Depends(get_hub)]
 
 
 _STREAM_DOC = {
