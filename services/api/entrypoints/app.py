@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
@@ -19,6 +18,7 @@ from services.api.entrypoints.schemas import errors
 from services.api.adapters.stream_hub import StreamHub
 from shared.infra.db import create_pool
 from shared.infra.settings import Settings
+from shared.infra.start_up import freeze_start_up_objects
 from shared.infra.topics import ensure_topics
 from shared.observability.brokers import broker_middlewares
 from shared.observability.tracing import tracer_provider
@@ -48,11 +48,7 @@ def create_app(settings: Settings, send_command: SendCommand | None = None) -> F
         await bus.start()
         hub = app.state.stream_hub
         await hub.start()
-        # What start-up built (modules, routes, their models: some 10^5 objects) lives as long as
-        # the process. Frozen out of the collector, a full collection no longer walks all of it
-        # again, which held the event loop for 0.1-0.3 s in the middle of a burst of requests.
-        gc.collect()
-        gc.freeze()
+        freeze_start_up_objects()
         try:
             yield
         finally:

@@ -27,6 +27,7 @@ from shared.events.commands import Command, parse_command
 from shared.infra.dead_letters import DeadLetter, describe, record
 from shared.infra.offset_commits import PacedCommits
 from shared.infra.settings import Settings
+from shared.infra.start_up import freeze_start_up_objects
 from shared.infra.topics import ensure_topics
 from shared.observability.brokers import broker_middlewares
 from shared.observability.kafka_lag import ConsumerLagProbe
@@ -223,6 +224,7 @@ def create_app(settings: Settings) -> FastStream:
 
     @app.after_startup
     async def start_relay() -> None:
+        freeze_start_up_objects()
         tasks.append(asyncio.create_task(_keep_relaying(holder["relay"]), name="outbox-relay"))
         if settings.instrumentation:
             probes = PipelineProbes(holder["parts"].pool)

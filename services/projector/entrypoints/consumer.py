@@ -18,6 +18,7 @@ from shared.infra.dead_letters import DeadLetter, record
 from shared.infra.db import create_pool
 from shared.infra.offset_commits import PacedCommits
 from shared.infra.settings import Settings
+from shared.infra.start_up import freeze_start_up_objects
 from shared.infra.topics import ensure_topics
 from shared.observability.brokers import broker_middlewares
 from shared.observability.kafka_lag import ConsumerLagProbe
@@ -82,6 +83,7 @@ def create_app(settings: Settings) -> FastStream:
 
     @app.after_startup
     async def start_sampling() -> None:
+        freeze_start_up_objects()
         if settings.instrumentation:
             holder["lag"] = lag = ConsumerLagProbe(settings.kafka_bootstrap_servers, settings.group_id("projector"),
                                                    settings.events_topic)
