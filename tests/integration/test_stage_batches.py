@@ -123,3 +123,38 @@ async def test_with_a_delay_between_batches_each_stage_goes_batch_by_batch_to_it
         assert result["items_total"] > size and sum(sizes) == result["items_total"], (stage, sizes)
         assert all(n == size for n in sizes[:-1]) and 0 < sizes[-1] <= size, (stage, sizes)
         assert result["items_processed"] + result["items_failed"] == result["items_total"]
+
+
+class _ClusteringSeen(OfflineAI):
+    """The offline AI, noting for each clustering call the existing clusters it was sent and
+    the site's clusters in the database as it was made."""
+
+    def __init__(self, url: str, site: str) -> None:
+        super().__init__()
+        self.url, self.site = url, site
+        self.calls: list[tuple[set[str], set[str]]] = []
+
+    async def cluster_keywords(self, keywords, existing):
+        with psycopg.connect(self.url) as conn:
+            stored = {row[0] for row in conn.execute("SELECT id::text FROM clusters WHERE site_id = %s", (self.site,))}
+        self.calls.append(({cluster.id for cluster in existing}, stored))
+        return await super().cluster_keywords(keywords, existing)
+
+
+async def test_each_clustering_batch_is_sent_every_cluster_the_batches_before_it_made(worker) -> None:
+    """The clusters a batch's call is sent are those its step read for its bound: every one
+    recorded before it, none missing, however many batches."""
+    url, store, handlers, _ = worker
+    account, site = _site(url)
+    with psycopg.connect(url) as conn:
+        conn.execute("UPDATE automation_config SET stage_1_batch_size = 5 WHERE site_id = %s", (site,))
+    ai = _ClusteringSeen(url, site)
+    run_id = _admit(handlers, account, site)
+
+    async with asyncio.timeout(30):
+        await RunWorker(store, handlers, ai, PgAccountSlots(store)).execute(run_id, StopFlag())
+
+    assert store.get(uuid.UUID(run_id)).status == "completed"
+    assert len(ai.calls) == 4  # 20 keywords in batches of 5
+    assert all(sent == stored for sent, stored in ai.calls), ai.calls
+    assert ai.calls[0][0] == set() and len(ai.calls[-1][0]) > 0  # later batches merge into earlier ones

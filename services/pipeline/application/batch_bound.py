@@ -19,14 +19,22 @@ from shared.stages import stage as stage_of
 _SENDS_EXISTING_CLUSTERS = frozenset({"keywords_to_clusters"})
 
 
-def batch_bound(planner: PlannerReads, site_id: str, number: int, items: list[Item]) -> int:
-    """Credits the batch of ``items`` of stage ``number`` can be charged at most."""
+def sends_existing_clusters(number: int) -> bool:
+    """Whether stage ``number``'s call sends the site's existing clusters besides its items."""
+    return stage_of(number).name in _SENDS_EXISTING_CLUSTERS
+
+
+def batch_bound(planner: PlannerReads, site_id: str, number: int, items: list[Item],
+                existing: list[Item] | None = None) -> int:
+    """Credits the batch of ``items`` of stage ``number`` can be charged at most; ``existing``:
+    the site's clusters read already, for a stage that sends them."""
     stage = stage_of(number)
     if not stage.makes_ai_calls or not items:
         return 0
     context = 0
-    if stage.name in _SENDS_EXISTING_CLUSTERS:
-        context = sum(_tokens(cluster) for cluster in planner.existing_clusters(site_id))
+    if sends_existing_clusters(number):
+        clusters = existing if existing is not None else planner.existing_clusters(site_id)
+        context = sum(_tokens(cluster) for cluster in clusters)
     return batch_credit_bound(number, calls_of_batch(number, [_tokens(item) for item in items], context))
 
 

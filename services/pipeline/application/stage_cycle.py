@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable, Collection, Sequence
 
-from services.pipeline.application.batch_bound import batch_bound
+from services.pipeline.application.batch_bound import batch_bound, sends_existing_clusters
 from services.pipeline.application.held_runs import HeldRuns
 from services.pipeline.application.ports import Item, Planner, SideWrite
 from services.pipeline.application.stage_window import Group
@@ -55,6 +55,10 @@ class StepResult:
     refused: bool = False  # the run no longer runs: nothing admitted
     completed: bool = False  # the stage completed (after the last stage, the run too)
     unrecorded: list[Group] = field(default_factory=list)  # outputs rolled back: to be charged still
+    # The site's clusters as the admitted batch's call will send them (clustering): read once,
+    # for the batch's bound and for its call, which would read the same rows again in a hop
+    # of its own (batches go one at a time, each recorded before the next is loaded).
+    clusters: list[Item] | None = None
 
 
 class StageSteps:
@@ -78,7 +82,9 @@ class StageSteps:
                 if step.want:
                     if step.preloaded is None:
                         loaded = self.planner.load_batch(run.site_id, run.run_id, stage, step.want, step.skip)
-                    items = self._affordable(run, stage, step, loaded)
+                    if loaded and sends_existing_clusters(stage):
+                        result.clusters = self.planner.existing_clusters(run.site_id)
+                    items = self._affordable(run, stage, step, loaded, result.clusters)
                 if step.starting:
                     total = self._total(run, stage, step, loaded)
         # Fewer were pending than asked for, and all of them admitted: none will follow. Those
@@ -140,7 +146,8 @@ class StageSteps:
             return len(loaded)
         return self.planner.count_pending(run.site_id, run.run_id, stage)
 
-    def _affordable(self, run: AutomationRun, stage: int, step: Step, items: list[Item]) -> list[Item]:
+    def _affordable(self, run: AutomationRun, stage: int, step: Step, items: list[Item],
+                    clusters: list[Item] | None) -> list[Item]:
         """The items the run can afford: all of them, else the first ``at_least``, else none.
         Affordable: what the run may still spend covers the most they can cost, together with
         the items not recorded yet (charged only once recorded), bounded at the same rate."""
@@ -149,7 +156,7 @@ class StageSteps:
         with self.planner.reading():
             available = self.planner.available_credits(run.account_id, run.run_id)
             for candidate in (items, items[:step.at_least]) if 0 < step.at_least < len(items) else (items,):
-                bound = batch_bound(self.planner, run.site_id, stage, candidate)
+                bound = batch_bound(self.planner, run.site_id, stage, candidate, clusters)
                 if available >= -(-bound * (len(candidate) + len(step.skip)) // len(candidate)):
                     return candidate
         return []

@@ -165,10 +165,16 @@ class RunWorker:
                     log.warning("batch %s of run %s: its %d credits were charged already, or the balance "
                                 "could not cover them", group.batch_id, run.run_id, group.outcome.credits)
 
-    def context(self, run: AutomationRun, entry: StageWork, run_gate: RunGate) -> StageContext:
+    def context(self, run: AutomationRun, entry: StageWork, run_gate: RunGate,
+                read_already: Callable[[], list[Item] | None] = lambda: None) -> StageContext:
+        """``read_already``: the site's clusters as the step that admitted the batch read them,
+        if it did; else they are read when the work asks."""
         ask = capped(getattr(self.ai, entry.ai_method), self.gate, run_gate) if entry.ai_method else None
 
         async def existing_clusters() -> list[Item]:
+            clusters = read_already()
+            if clusters is not None:
+                return clusters
             return await asyncio.to_thread(self.planner.existing_clusters, run.site_id)
 
         return StageContext(run.run_id, run.site_id, entry.number, self.planner, ask, existing_clusters)
@@ -203,7 +209,8 @@ class _StageFlow:
         self.lockstep = entry.stage.per_batch or self.paced
         self.gate = RunGate(lambda: stop.requested)
         self.step_seconds = Pace()
-        self.context = worker.context(run, entry, self.gate)
+        self.clusters: list[Item] | None = None  # read by the step that admitted the batch
+        self.context = worker.context(run, entry, self.gate, self._clusters_read)
         self.tag = uuid4().hex[:12]  # this worker's batches: ``tag/batch``
         self.drained = self.short = self.refused = self.started = False
         self.announced = 0
@@ -299,8 +306,14 @@ class _StageFlow:
             await self.worker.charge(self.run_, self.entry.number, result.unrecorded)
         if result.admitted:
             self.announced += 1
+            self.clusters = result.clusters
             self._start(step.batch_id, result.admitted)
         return result.completed
+
+    def _clusters_read(self) -> list[Item] | None:
+        """Once: the batch's call takes them, a later batch gets those its own step reads."""
+        clusters, self.clusters = self.clusters, None
+        return clusters
 
     def _take(self, step: Step) -> StepResult:
         result = self.worker.steps.take(self.run_, self.entry.number, step)
