@@ -106,8 +106,11 @@ async def test_with_a_delay_between_batches_each_stage_goes_batch_by_batch_to_it
     url, store, handlers, run_worker = worker
     account, site = _site(url, stage_3_batch_size=3)
     with psycopg.connect(url) as conn:
+        # Stage 2's batches of 2: the 20 keywords make 3 clusters in about 4 % of 300 simulated runs
+        # and more in the rest (the merging follows the clusters' random ids); batches of 3 then
+        # left a single batch now and then, and the test failed.
         conn.execute("UPDATE automation_config SET within_stage_delay = 0.01, stage_1_batch_size = 6,"
-                     " stage_2_batch_size = 3 WHERE site_id = %s", (site,))
+                     " stage_2_batch_size = 2 WHERE site_id = %s", (site,))
     run_id = _admit(handlers, account, site)
 
     async with asyncio.timeout(30):
@@ -116,7 +119,7 @@ async def test_with_a_delay_between_batches_each_stage_goes_batch_by_batch_to_it
     run = store.get(uuid.UUID(run_id))
     assert run.status == "completed"
     events = list(store.events.get(uuid.UUID(run_id)))
-    for stage, size in ((1, 6), (2, 3), (3, 3)):
+    for stage, size in ((1, 6), (2, 2), (3, 3)):
         result = run.stage_results[str(stage)]
         sizes = [e.data["item_count"] for e in events
                  if type(e).__name__ == "BatchStarted" and e.data["stage"] == stage]
