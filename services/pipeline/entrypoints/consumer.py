@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any, Awaitable, Callable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -25,6 +24,7 @@ from services.pipeline.bootstrap import PipelineParts, build
 from services.pipeline.entrypoints.command_lanes import in_site_lanes
 from shared.events.commands import Command, parse_command
 from shared.infra.dead_letters import DeadLetter, describe, record
+from shared.infra.batch_polling import IDLE_POLL_MS, poll_batches
 from shared.infra.offset_commits import PacedCommits
 from shared.infra.settings import Settings
 from shared.infra.start_up import freeze_start_up_objects
@@ -38,7 +38,6 @@ from shared.observability.tracing import span_following
 
 log = logging.getLogger("pipeline")
 COMMANDS_PER_BATCH = 100
-IDLE_POLL_MS = 1000
 
 
 class RunPartitionListener(ConsumerRebalanceListener):
@@ -111,22 +110,6 @@ class _Received:
         return self.record.key  # the site
 
 
-def _poll_without_rest(subscriber: Any, commits: PacedCommits) -> None:
-    """FastStream's batch subscriber sleeps ``batch_timeout_ms`` after an empty poll, which
-    would hold back a command arriving meanwhile. A poll returns as soon as a record arrives,
-    whatever its timeout, so polling long without the sleep costs a command nothing and an
-    idle pipeline one wake a second. Stopping the subscriber cancels a poll in progress.
-    Before each poll, the commands decided so far are committed if a commit is due; the poll's
-    timeout bounds how long the last of a burst wait for theirs."""
-
-    async def get_msg(consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
-        await commits.commit_due(consumer)
-        ready = await consumer.getmany(timeout_ms=IDLE_POLL_MS, max_records=subscriber.max_records)
-        return tuple(chain.from_iterable(ready.values()))
-
-    subscriber.get_msg = get_msg
-
-
 def create_app(settings: Settings) -> FastStream:
     # Without dependency injection, which would resolve ``msg`` (a context field) in a worker
     # thread: the handler takes the decoded bodies and reads the message from the context.
@@ -155,7 +138,9 @@ def create_app(settings: Settings) -> FastStream:
         ack_policy=AckPolicy.MANUAL,
         listener=commits,
     )
-    _poll_without_rest(subscriber, commits)
+    # Always the long poll: a command arriving is never held back by FastStream's sleep, and an
+    # idle pipeline wakes once a second.
+    poll_batches(subscriber, commits, idle_after_s=0.0)
 
     @subscriber
     async def on_commands(bodies: list[Any]) -> None:

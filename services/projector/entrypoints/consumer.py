@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from itertools import chain
 from typing import Any
 
 from faststream import AckPolicy, FastStream
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from services.projector.entrypoints.handler import handle_events
 from shared.infra.dead_letters import DeadLetter, record
 from shared.infra.db import create_pool
+from shared.infra.batch_polling import poll_batches
 from shared.infra.offset_commits import PacedCommits
 from shared.infra.settings import Settings
 from shared.infra.start_up import freeze_start_up_objects
@@ -27,10 +25,8 @@ from shared.observability.tracing import span_following
 
 log = logging.getLogger("projector")
 BATCH_TIMEOUT_MS = 10
-# After this long without a record the projector counts as idle, and then polls this long at a
-# time; a poll returns as soon as a record arrives, whatever its timeout.
+# After this long without a record the projector counts as idle and polls long (batch_polling.py).
 IDLE_AFTER_S = 1.0
-IDLE_POLL_MS = 1000
 
 
 def create_app(settings: Settings) -> FastStream:
@@ -60,7 +56,7 @@ def create_app(settings: Settings) -> FastStream:
         ack_policy=AckPolicy.MANUAL,
         listener=commits,
     )
-    _rest_when_idle(subscriber, commits)
+    poll_batches(subscriber, commits, idle_after_s=IDLE_AFTER_S)
 
     @subscriber
     async def on_events(bodies: list[Any]) -> None:
@@ -100,30 +96,3 @@ def create_app(settings: Settings) -> FastStream:
             await holder["pool"].close()
 
     return app
-
-
-def _rest_when_idle(subscriber: Any, commits: PacedCommits) -> None:
-    """FastStream's batch subscriber polls for up to ``batch_timeout_ms`` and, after an empty
-    poll, sleeps as long again. While events come, that sleep gathers a burst into one batch
-    (one transaction) for at most ``BATCH_TIMEOUT_MS`` of lag; but it wakes an idle projector 50
-    times a second, most of its CPU when idle. So once no record has come for ``IDLE_AFTER_S``,
-    it polls for up to ``IDLE_POLL_MS`` without the sleep: that poll returns as soon as a record
-    arrives, and the short polls resume. Stopping the subscriber cancels a poll in progress.
-    Before each poll, the offsets handled so far are committed if a commit is due; the idle
-    polls' timeout bounds how long the last batches of a burst wait for theirs."""
-    last_records = time.monotonic()
-
-    async def get_msg(consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
-        nonlocal last_records
-        await commits.commit_due(consumer)
-        idle = time.monotonic() - last_records >= IDLE_AFTER_S
-        ready = await consumer.getmany(timeout_ms=IDLE_POLL_MS if idle else subscriber.batch_timeout_ms,
-                                       max_records=subscriber.max_records)
-        if ready:
-            last_records = time.monotonic()
-            return tuple(chain.from_iterable(ready.values()))
-        if not idle:
-            await asyncio.sleep(subscriber.batch_timeout_ms / 1000)
-        return ()
-
-    subscriber.get_msg = get_msg
