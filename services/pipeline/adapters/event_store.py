@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Literal
@@ -28,6 +28,12 @@ from services.pipeline.application.ports import SideWrite
 from services.pipeline.domain.errors import InsufficientCredits
 from shared.infra.settings import Settings
 
+# The store's statements are prepared (side writes, the planner's reads, the library's own) and
+# planned once per connection: PostgreSQL's default re-plans a prepared statement for its
+# values at each of its first five executions on a connection, and planning was most of the
+# cost of the planner's reads and the folded writes. Their plans don't depend on the values:
+# what would (a read's stage) is in the statement's text, the rest are keys.
+PLAN_ONCE = "-c plan_cache_mode=force_generic_plan"
 CREDIT_CONSTRAINTS = frozenset({"credits_not_negative", "reservations_covered"})
 # The events and the runs' new heads, one array per column; the lock timeout (the library's
 # setting) is a constant of the text, so that the call stays one prepared statement.
@@ -52,8 +58,8 @@ def _breached_constraint(error: Exception) -> str | None:
 class SideWriteRecorder(PostgresApplicationRecorder):
     """The library's recorder and stored-event format, a save sent in one trip.
 
-    A save is one pipeline with one Sync: its side writes, then one call of
-    ``append_automation_events`` (migration 0012), which does what the library's five
+    A save is one pipeline with one Sync: its side writes (prepared, see PLAN_ONCE), then one
+    call of ``append_automation_events`` (migration 0012), which does what the library's five
     statements and our heads' upsert did (lock, NOTIFY, insert, heads) from one binary array
     per column. The statements before a Sync are one implicit transaction: they all commit
     at the Sync or, after an error, none do; no BEGIN or COMMIT is sent, and no second trip.
@@ -65,8 +71,10 @@ class SideWriteRecorder(PostgresApplicationRecorder):
     racing a worker's step then took 200-600 ms). A lost connection is still retried.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, datastore: PostgresDatastore, *args: Any, **kwargs: Any) -> None:
+        # Before the library's set-up takes the pool's first connection.
+        datastore.pool.kwargs = {**datastore.pool.kwargs, "options": PLAN_ONCE}
+        super().__init__(datastore, *args, **kwargs)
         self._column_types: dict[str, dict[str, str]] = {}
         self.append_statement = APPEND_EVENTS.format(lock_timeout=Literal(int(self.datastore.lock_timeout))).as_string()
 
@@ -90,7 +98,7 @@ class SideWriteRecorder(PostgresApplicationRecorder):
             # the first error: a statement's own, never the PipelineAborted of those after it.
             with conn.pipeline() if side_writes else nullcontext():
                 for statement, params in side_writes:
-                    curs.execute(statement, params)
+                    curs.execute(statement, params, prepare=True)
                 if stored_events:
                     curs.execute(self.append_statement, append_params(stored_events), prepare=True)
             # The cursor holds the last statement's rows: the events' notification ids, in order.

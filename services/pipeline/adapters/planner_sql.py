@@ -15,10 +15,13 @@ from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.planner_writes import PgPlannerWrites
 from services.pipeline.application.ports import AdmissionInputs, Item, SideWrite
 
-_NOT_FAILED = (
-    "NOT EXISTS (SELECT 1 FROM run_item_failures f"
-    " WHERE f.run_id = %(run_id)s AND f.stage = p.stage AND f.item_id = p.item_id)"
-)
+def _not_failed(stage: int) -> str:
+    """The items that failed in this run are read once, as one array, not probed row by row:
+    the table is nearly always empty for the run, and each probe was an index scan."""
+    return ("p.item_id <> ALL(ARRAY(SELECT f.item_id FROM run_item_failures f"
+            f" WHERE f.run_id = %(run_id)s AND f.stage = {int(stage)}))")
+
+
 # A run's work is fixed at admission: stage 1 takes only keywords created by then, so keywords
 # imported while it is active wait for the next run. Later stages take only what runs create,
 # and a site has one active run, so they follow from stage 1. A run admitted before the
@@ -26,13 +29,20 @@ _NOT_FAILED = (
 # admission's and committed after it is taken too (created_at is its transaction's start):
 # at most the imports in flight at that instant, and each batch still checks its bound.
 _ADMITTED = (
-    "(p.stage <> 1 OR p.created_at <= COALESCE("
-    "(SELECT r.admitted_at FROM pipeline_runs r WHERE r.run_id = %(run_id)s), 'infinity'))"
+    " AND p.created_at <= COALESCE("
+    "(SELECT r.admitted_at FROM pipeline_runs r WHERE r.run_id = %(run_id)s), 'infinity')"
 )
-_COUNT_PENDING = (
-    f"SELECT count(*) AS n FROM pending_items p WHERE p.site_id = %(site_id)s"
-    f" AND p.stage = %(stage)s AND {_NOT_FAILED} AND {_ADMITTED}"
-)
+
+
+def _pending(stage: int) -> str:
+    """The conditions on ``pending_items p`` for a run's stage. The stage is part of the text,
+    not a parameter, so that a prepared statement's plan reads that stage's branch alone."""
+    return (f"p.stage = {int(stage)} AND p.site_id = %(site_id)s AND {_not_failed(stage)}"
+            + (_ADMITTED if stage == 1 else ""))
+
+
+def _count_pending(stage: int) -> str:
+    return f"SELECT count(*) AS n FROM pending_items p WHERE {_pending(stage)}"
 
 
 def _top_keywords(cluster: str, limit: int) -> str:
@@ -58,9 +68,8 @@ PENDING_ITEMS: dict[int, tuple[str, str]] = {
 
 def _batch_statement(stage: int) -> str:
     select, alias = PENDING_ITEMS[stage]
-    return (f"{select} JOIN pending_items p ON p.item_id = {alias}.id AND p.stage = %(stage)s"
-            f" WHERE p.site_id = %(site_id)s AND {_NOT_FAILED} AND {_ADMITTED}"
-            f" AND p.item_id <> ALL(%(skip)s)"
+    return (f"{select} JOIN pending_items p ON p.item_id = {alias}.id"
+            f" WHERE {_pending(stage)} AND p.item_id <> ALL(%(skip)s)"
             f" ORDER BY p.created_at, p.item_id LIMIT %(limit)s")
 
 
@@ -110,12 +119,12 @@ class PgPlanner(PgPlannerWrites):
                 self._shared.cursor = None
 
     def count_pending(self, site_id: str, run_id: str, stage: int) -> int:
-        row = self._one(_COUNT_PENDING, {"site_id": site_id, "run_id": run_id, "stage": stage})
+        row = self._one(_count_pending(stage), {"site_id": site_id, "run_id": run_id})
         return int(row["n"])
 
     def load_batch(self, site_id: str, run_id: str, stage: int, limit: int,
                    skip: Collection[str] = ()) -> list[Item]:
-        return self._all(_batch_statement(stage), {"site_id": site_id, "run_id": run_id, "stage": stage,
+        return self._all(_batch_statement(stage), {"site_id": site_id, "run_id": run_id,
                                                    "limit": limit, "skip": list(skip)})
 
     def existing_clusters(self, site_id: str, limit: int = 300) -> list[Item]:
@@ -135,7 +144,7 @@ class PgPlanner(PgPlannerWrites):
         with self.store.statements() as cur, cur.connection.pipeline():
             # The config's defaults are the table's: a site that never saved one gets its row now.
             cur.execute(_CONFIG_DEFAULTS, (site_id,))
-            cur.execute(_ADMISSION, {"site_id": site_id, "account_id": account_id}, prepare=False)
+            cur.execute(_ADMISSION, {"site_id": site_id, "account_id": account_id}, prepare=True)
             row = cur.fetchone()
         if row is None:
             return None
@@ -147,16 +156,16 @@ class PgPlanner(PgPlannerWrites):
             for statement, params in writes:
                 cur.execute(statement, params)
 
-    # Planned for their values each time, never prepared: a generic plan of a read through
-    # ``pending_items`` can't drop the view's other stages (its stage is a parameter), and
-    # scanned their tables.
+    # Prepared at their first execution on a connection: planning a read through
+    # ``pending_items`` cost several times its execution. Their stage is in their text (see
+    # ``_pending``), so the prepared plan reads that stage's branch alone.
     def _one(self, statement: str, params: Any) -> dict[str, Any] | None:
         with self.reading() as cur:
-            cur.execute(statement, params, prepare=False)
+            cur.execute(statement, params, prepare=True)
             row = cur.fetchone()
         return dict(row) if row else None
 
     def _all(self, statement: str, params: Any) -> list[Item]:
         with self.reading() as cur:
-            cur.execute(statement, params, prepare=False)
+            cur.execute(statement, params, prepare=True)
             return [dict(row) for row in cur.fetchall()]
