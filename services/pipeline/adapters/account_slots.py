@@ -14,7 +14,8 @@ class PgAccountSlots:
         # One statement, its own transaction: the function locks the account's row, and its
         # writes commit as it returns.
         with self.store.statements() as cur:
-            cur.execute("SELECT lease_ai_slots(%s, %s, %s, %s) AS granted", (account_id, holder, wanted, ttl_seconds))
+            cur.execute("SELECT lease_ai_slots(%s, %s, %s, %s) AS granted", (account_id, holder, wanted, ttl_seconds),
+                        prepare=True)
             return int(cur.fetchone()["granted"])
 
     def give_back(self, account_id: str, holder: str) -> SideWrite:

@@ -143,7 +143,7 @@ class PgPlanner(PgPlannerWrites):
         # of a transaction); the second sees the row the first made.
         with self.store.statements() as cur, cur.connection.pipeline():
             # The config's defaults are the table's: a site that never saved one gets its row now.
-            cur.execute(_CONFIG_DEFAULTS, (site_id,))
+            cur.execute(_CONFIG_DEFAULTS, (site_id,), prepare=True)
             cur.execute(_ADMISSION, {"site_id": site_id, "account_id": account_id}, prepare=True)
             row = cur.fetchone()
         if row is None:
@@ -154,7 +154,7 @@ class PgPlanner(PgPlannerWrites):
     def execute(self, writes: Sequence[SideWrite]) -> None:
         with self.store.cursor() as cur:
             for statement, params in writes:
-                cur.execute(statement, params)
+                cur.execute(statement, params, prepare=True)
 
     # Prepared at their first execution on a connection: planning a read through
     # ``pending_items`` cost several times its execution. Their stage is in their text (see
