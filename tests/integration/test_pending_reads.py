@@ -1,6 +1,6 @@
 """The planner's reads of pending items, as prepared statements planned once per connection:
 what a run may take stays the same however often a read runs, and a read's plan touches its
-own stage's tables only."""
+own stage's tables only. The stages' views hold the rows ``pending_items`` held before them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import uuid
 
 import psycopg
 import pytest
+from alembic import command
 
 from services.pipeline.adapters.planner_sql import PgPlanner, _batch_statement, _count_pending
+from shared.infra.migrate import alembic_config, upgrade
+from tests.support.stack import SESSION, drop_database, fresh_database
 from tests.support.stores import scratch_store
 
 pytestmark = pytest.mark.integration
@@ -101,3 +104,60 @@ def test_a_stages_prepared_read_plans_only_that_stages_branch_of_pending_items(s
     assert " on images " in plan
     for other in ("keywords", "clusters", "ideas", "tasks", "content"):
         assert f" on {other} " not in plan, plan
+
+
+def _items_of_every_stage(url: str) -> None:
+    """A site with something pending at each stage, and items done at each that are not."""
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO accounts (id, name, credits) VALUES ('a', 'a', 10)")
+        conn.execute("INSERT INTO sites (id, account_id, name, domain) VALUES ('s', 'a', 's', 'd')")
+        conn.execute("INSERT INTO clusters (id, site_id, name, description) VALUES"
+                     " ('c-new', 's', 'n', 'd'), ('c-done', 's', 'n', 'd')")
+        conn.execute("INSERT INTO keywords (id, site_id, keyword, keyword_norm, cluster_id) VALUES"
+                     " ('k-new', 's', 'k1', 'k1', NULL), ('k-done', 's', 'k2', 'k2', 'c-done')")
+        conn.execute("INSERT INTO ideas (id, site_id, cluster_id, position, title, description, status) VALUES"
+                     " ('i-new', 's', 'c-done', 1, 't', 'd', 'new'), ('i-done', 's', 'c-done', 2, 't', 'd', 'queued')")
+        conn.execute("INSERT INTO tasks (id, site_id, idea_id, title) VALUES ('t-new', 's', 'i-new', 't'),"
+                     " ('t-done', 's', 'i-done', 't')")
+        conn.execute("INSERT INTO content (id, site_id, task_id, title, body, word_count, prompts_done) VALUES"
+                     " ('p-new', 's', 't-done', 't', 'b', 1, false)")
+        conn.execute("INSERT INTO ideas (id, site_id, cluster_id, position, title, description, status) VALUES"
+                     " ('i-3', 's', 'c-done', 3, 't', 'd', 'queued'), ('i-4', 's', 'c-done', 4, 't', 'd', 'queued')")
+        conn.execute("INSERT INTO tasks (id, site_id, idea_id, title) VALUES ('t-3', 's', 'i-3', 't'),"
+                     " ('t-4', 's', 'i-4', 't')")
+        conn.execute("INSERT INTO content (id, site_id, task_id, title, body, word_count, prompts_done, status) VALUES"
+                     " ('r-waits', 's', 't-3', 't', 'b', 1, true, 'draft'),"
+                     " ('r-ready', 's', 't-4', 't', 'b', 1, true, 'draft')")
+        conn.execute("INSERT INTO images (id, site_id, content_id, position, kind, prompt, status) VALUES"
+                     " ('im-new', 's', 'r-waits', 1, 'featured', 'p', 'pending'),"
+                     " ('im-done', 's', 'r-ready', 1, 'featured', 'p', 'generated')")
+
+
+def _pending_items(url: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT stage, site_id, item_id, title, created_at FROM pending_items"
+                            " ORDER BY stage, item_id").fetchall()
+
+
+def test_pending_items_holds_the_same_rows_through_the_stage_views_revision() -> None:
+    before_views = "0012_append_events"
+    name = f"automation_test_pending_views_{SESSION}"
+    url = fresh_database(name)
+    try:
+        upgrade(url, before_views)
+        _items_of_every_stage(url)
+        rows = _pending_items(url)
+        assert [(stage, item) for stage, _, item, _, _ in rows] == [
+            (1, "k-new"), (2, "c-new"), (3, "i-new"), (4, "t-new"), (5, "p-new"), (6, "im-new"), (7, "r-ready")]
+
+        upgrade(url)
+        assert _pending_items(url) == rows
+        with psycopg.connect(url) as conn:
+            for stage in range(1, 8):
+                assert conn.execute(f"SELECT {stage}, * FROM pending_stage_{stage} ORDER BY item_id").fetchall() \
+                    == [row for row in rows if row[0] == stage]
+
+        command.downgrade(alembic_config(url), before_views)
+        assert _pending_items(url) == rows
+    finally:
+        drop_database(name)

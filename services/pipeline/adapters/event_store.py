@@ -32,7 +32,8 @@ from shared.infra.settings import Settings
 # planned once per connection: PostgreSQL's default re-plans a prepared statement for its
 # values at each of its first five executions on a connection, and planning was most of the
 # cost of the planner's reads and the folded writes. Their plans don't depend on the values:
-# what would (a read's stage) is in the statement's text, the rest are keys.
+# what would (the stage a read is of) is in the statement's text, its stage's view, and the
+# parameters are keys.
 PLAN_ONCE = "-c plan_cache_mode=force_generic_plan"
 CREDIT_CONSTRAINTS = frozenset({"credits_not_negative", "reservations_covered"})
 # The events and the runs' new heads, one array per column; the lock timeout (the library's

@@ -15,6 +15,7 @@ from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.planner_writes import PgPlannerWrites
 from services.pipeline.application.ports import AdmissionInputs, Item, SideWrite
 
+
 def _not_failed(stage: int) -> str:
     """The items that failed in this run are read once, as one array, not probed row by row:
     the table is nearly always empty for the run, and each probe was an index scan."""
@@ -35,14 +36,19 @@ _ADMITTED = (
 
 
 def _pending(stage: int) -> str:
-    """The conditions on ``pending_items p`` for a run's stage. The stage is part of the text,
-    not a parameter, so that a prepared statement's plan reads that stage's branch alone."""
-    return (f"p.stage = {int(stage)} AND p.site_id = %(site_id)s AND {_not_failed(stage)}"
-            + (_ADMITTED if stage == 1 else ""))
+    """The stage's pending items, as ``p``. Each stage has a view of its own (``pending_stage_N``,
+    whose union is ``pending_items``): planning a read of the union planned every stage's branch
+    first, and read the stage's table twice."""
+    return f"pending_stage_{int(stage)} p"
+
+
+def _of_the_run(stage: int) -> str:
+    """The conditions of a run on its site's pending items ``p`` of ``stage``."""
+    return f"p.site_id = %(site_id)s AND {_not_failed(stage)}" + (_ADMITTED if stage == 1 else "")
 
 
 def _count_pending(stage: int) -> str:
-    return f"SELECT count(*) AS n FROM pending_items p WHERE {_pending(stage)}"
+    return f"SELECT count(*) AS n FROM {_pending(stage)} WHERE {_of_the_run(stage)}"
 
 
 def _top_keywords(cluster: str, limit: int) -> str:
@@ -51,8 +57,8 @@ def _top_keywords(cluster: str, limit: int) -> str:
             f" ORDER BY kw.volume DESC NULLS LAST, kw.keyword LIMIT {limit})")
 
 
-# Each stage's pending items as its work function reads them: (the row, its alias). The
-# pending_items view (schema) decides which items are pending; this adds what the work needs.
+# Each stage's pending items as its work function reads them: (the row, its alias). The stage's
+# view (schema) decides which items are pending; this adds what the work needs.
 PENDING_ITEMS: dict[int, tuple[str, str]] = {
     1: ("SELECT k.id, k.keyword AS title, k.keyword, k.volume, k.intent FROM keywords k", "k"),
     2: (f"SELECT c.id, c.name AS title, c.name, c.description, {_top_keywords('c.id', 12)} AS keywords"
@@ -68,8 +74,8 @@ PENDING_ITEMS: dict[int, tuple[str, str]] = {
 
 def _batch_statement(stage: int) -> str:
     select, alias = PENDING_ITEMS[stage]
-    return (f"{select} JOIN pending_items p ON p.item_id = {alias}.id"
-            f" WHERE {_pending(stage)} AND p.item_id <> ALL(%(skip)s)"
+    return (f"{select} JOIN {_pending(stage)} ON p.item_id = {alias}.id"
+            f" WHERE {_of_the_run(stage)} AND p.item_id <> ALL(%(skip)s)"
             f" ORDER BY p.created_at, p.item_id LIMIT %(limit)s")
 
 
@@ -156,9 +162,9 @@ class PgPlanner(PgPlannerWrites):
             for statement, params in writes:
                 cur.execute(statement, params, prepare=True)
 
-    # Prepared at their first execution on a connection: planning a read through
-    # ``pending_items`` cost several times its execution. Their stage is in their text (see
-    # ``_pending``), so the prepared plan reads that stage's branch alone.
+    # Prepared at their first execution on a connection, and planned once there (PLAN_ONCE in
+    # event_store.py): planning a read of pending items cost more than running it. A read names
+    # its stage's view (``_pending``), so its one plan holds for any site and run.
     def _one(self, statement: str, params: Any) -> dict[str, Any] | None:
         with self.reading() as cur:
             cur.execute(statement, params, prepare=True)
