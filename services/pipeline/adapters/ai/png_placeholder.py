@@ -54,8 +54,8 @@ def _scanlines_and_idat(
     The next row's filter byte is stored with a row's last pixel.
     """
     cx, cy, radius = circle
-    copies, lengths = row_copies(width), stored_lengths(3 * width + 2)
-    last, line = width - 1, 3 * width
+    copies, lengths, tails = row_copies(width), stored_lengths(3 * width + 2), _row_tails(width)
+    last, line, row = width - 1, 3 * width, 3 * width + 1
     scanlines = bytearray(_FILTER + _FILTER.join([strip[at : at + line] for at in range(0, 3 * height, 3)]))
     top, bottom = max(cy - radius, 0), min(cy + radius + 1, height)  # the rows it crosses
     # Its columns in each of those rows, and one more row where it has none (x0 == x1 == 0).
@@ -65,48 +65,43 @@ def _scanlines_and_idat(
         for reach in (reaches[y - cy if y >= cy else cy - y] for y in range(top, bottom))
     ]
     spans.append((0, 0))
-    plain = copies[last] + lengths[4]  # a row with the circle neither in it nor above it
-    idat = [ZLIB_HEADER, STORED_HEADER, lengths[line + 2], b"", _FILTER]
-    for at in range(3, 3 * top, 3):
-        idat += (plain, strip[at + line - 3 : at + line], _FILTER)
+    for y, (x0, x1) in zip(range(top, bottom), spans):
+        start = y * row + 1 + 3 * x0
+        scanlines[start : start + 3 * (x1 - x0)] = accented[3 * (y + x0) : 3 * (y + x1)]
+    # Pieces that end with the next row's filter byte: the last row's is a byte short.
+    idat = [ZLIB_HEADER, STORED_HEADER, lengths[line + 2], scanlines[: row + 1]]
+    plain = tails[0]  # a row with the circle neither in it nor above it: all but one copied
+    idat += (piece for end in range(2 * row, top * row + 1, row) for piece in (plain, scanlines[end - 3 : end + 1]))
     q0 = q1 = -1  # the columns where the row above, one pixel on, is accented: none
     for y, (x0, x1) in zip(range(top, min(bottom + 1, height)), spans):
-        at = 3 * y
-        s0 = at + 3 * x0
-        patch = accented[s0 : at + 3 * x1]
-        start = y * (line + 1) + 1 + 3 * x0
-        scanlines[start : start + len(patch)] = patch
-        if y == 0:  # stored whole
-            q0, q1 = (x0 - 1 if x0 else 0), x1 - 1
-            continue
-        if x0 == x1:  # the row after the circle: an empty span where the row above's ends
-            x0 = x1 = q1
-        elif q1 < 0:  # the circle's first row
-            q0 = q1 = x1 if x1 < last else last
-        end_pixel = (accented if x1 == width else strip)[at + line - 3 : at + line]
-        x1_ = x1 if x1 < last else last  # the last column is stored whatever it is
-        # Where only this row is accented, or only the one above: left of the span both
-        # are accented in, and right of it.
-        if x0 < q0:
-            a, b, left = x0, q0, accented[at + 3 * x0 : at + 3 * q0]
-        else:
-            a, b, left = q0, x0, strip[at + 3 * q0 : at + 3 * x0]
-        if x1_ < q1:
-            c, d, right = x1_, q1, strip[at + 3 * x1_ : at + 3 * q1]
-        else:
-            c, d, right = q1, x1_, accented[at + 3 * q1 : at + 3 * x1_]
-        idat += (
-            copies[a], lengths[len(left)], left, copies[c - b], lengths[len(right)], right,
-            copies[last - d], lengths[4], end_pixel, _FILTER,
-        )
+        if y:
+            if x0 == x1:  # the row after the circle: an empty span where the row above's ends
+                x0 = x1 = q1
+            elif q1 < 0:  # the circle's first row
+                q0 = q1 = x1 if x1 < last else last
+            x1_ = x1 if x1 < last else last  # the last column is stored whatever it is
+            # Where only this row is accented, or only the one above: left of the span both
+            # are accented in, and right of it.
+            a, b = (x0, q0) if x0 < q0 else (q0, x0)
+            c, d = (x1_, q1) if x1_ < q1 else (q1, x1_)
+            start = y * row + 1
+            idat += (
+                copies[a], lengths[3 * (b - a)], scanlines[start + 3 * a : start + 3 * b],
+                copies[c - b], lengths[3 * (d - c)], scanlines[start + 3 * c : start + 3 * d],
+                tails[d], scanlines[start + line - 3 : start + line + 1],
+            )
         q0, q1 = (x0 - 1 if x0 else 0), x1 - 1
-    for at in range(3 * (bottom + 1), 3 * height, 3):
-        idat += (plain, strip[at + line - 3 : at + line], _FILTER)
-    idat[3] = bytes(scanlines[: line + 1])  # the first row is stored whole
-    # The last row has no next one: its stored pixel goes without a filter byte.
-    idat[-1] = b""
-    idat[-3] = idat[-3][:-4] + lengths[len(idat[-2])]
+    idat += (piece for end in range((bottom + 2) * row, height * row + 1, row) for piece in (plain, scanlines[end - 3 : end + 1]))
+    idat[-2] = idat[-2][:-4] + lengths[len(idat[-1])]
     return scanlines, idat
+
+
+@lru_cache(maxsize=8)
+def _row_tails(width: int) -> tuple[bytes, ...]:
+    """For each first column d of a row's last copy: the copy up to the last column, and the
+    stored block's length for the last pixel and the next row's filter byte."""
+    copies, four = row_copies(width), stored_lengths(4)[4]
+    return tuple(copies[width - 1 - d] + four for d in range(width))
 
 
 def _striped_strip(start: bytes, end: bytes, band: int, span: int) -> bytes:
