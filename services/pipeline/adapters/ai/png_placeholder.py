@@ -56,7 +56,7 @@ def _scanlines_and_idat(
     cx, cy, radius = circle
     copies, lengths, tails = row_copies(width), stored_lengths(3 * width + 2), _row_tails(width)
     last, line, row = width - 1, 3 * width, 3 * width + 1
-    scanlines = bytearray(_FILTER + _FILTER.join([strip[at : at + line] for at in range(0, 3 * height, 3)]))
+    scanlines = bytearray(_FILTER).join([b"", *(strip[at : at + line] for at in range(0, 3 * height, 3))])
     top, bottom = max(cy - radius, 0), min(cy + radius + 1, height)  # the rows it crosses
     # Its columns in each of those rows, and one more row where it has none (x0 == x1 == 0).
     reaches = _reaches(radius)
