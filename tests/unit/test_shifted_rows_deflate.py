@@ -65,8 +65,9 @@ def test_the_circle_is_the_one_drawn_by_reach():
     # reaches: the two agree on which pixels are inside.
     for radius in (0, 1, 36, 83):
         reaches = _reaches(radius)
-        assert all(reaches[dy] ** 2 + dy * dy <= radius * radius < (reaches[dy] + 1) ** 2 + dy * dy
-                   for dy in range(radius + 1))
+        assert len(reaches) == 2 * radius + 1
+        assert all(reach ** 2 + dy * dy <= radius * radius < (reach + 1) ** 2 + dy * dy
+                   for dy, reach in zip(range(-radius, radius + 1), reaches))
 
 
 def test_rows_too_far_apart_for_the_window_are_refused():

@@ -49,15 +49,23 @@ class SimilarityIndex:
         return vector
 
     def similarity(self, a: int, b: int) -> float:
-        vectors = self._vectors
-        va = vectors[a] if a in vectors else self.vector(a)
-        vb = vectors[b] if b in vectors else self.vector(b)
-        if len(vb) < len(va):
-            va, vb = vb, va
-        # Stems the other lacks would add 0.0, which leaves a float sum as it was.
-        cosine = sum([w * vb[s] for s, w in va.items() if s in vb])
-        trigram = jaccard(self.features[a].trigrams, self.features[b].trigrams)
-        return STEM_SHARE * cosine + (1.0 - STEM_SHARE) * trigram
+        return self.similarities(a, (b,))[0]
+
+    def similarities(self, a: int, others: Iterable[int]) -> list[float]:
+        """``a``'s similarity with each of ``others``, in their order."""
+        vectors, features, vector = self._vectors, self.features, self.vector
+        own = vectors[a] if a in vectors else vector(a)
+        trigrams = features[a].trigrams
+        found = []
+        for b in others:
+            va, vb = own, vectors[b] if b in vectors else vector(b)
+            if len(vb) < len(va):
+                va, vb = vb, va
+            # Stems the other lacks would add 0.0, which leaves a float sum as it was.
+            cosine = sum([w * vb[s] for s, w in va.items() if s in vb])
+            trigram = jaccard(trigrams, features[b].trigrams)
+            found.append(STEM_SHARE * cosine + (1.0 - STEM_SHARE) * trigram)
+        return found
 
     def candidates(self, doc: int) -> set[int]:
         """Documents sharing a telling stem with ``doc``; all others score near zero."""

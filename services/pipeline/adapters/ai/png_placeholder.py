@@ -61,21 +61,18 @@ def _scanlines_and_idat(
     scanlines = bytearray(_FILTER).join([b"", *(strip[at : at + line] for at in range(0, 3 * height, 3))])
     top, bottom = max(cy - radius, 0), min(cy + radius + 1, height)  # the rows it crosses
     # Its columns in each of those rows, and one more row where it has none (x0 == x1 == 0).
-    reaches = _reaches(radius)
-    spans = [
-        (cx - reach if cx > reach else 0, cx + reach + 1 if cx + reach < width else width)
-        for reach in (reaches[y - cy if y >= cy else cy - y] for y in range(top, bottom))
-    ]
+    reaches = _reaches(radius)[top - cy + radius : bottom - cy + radius]
+    spans = [(cx - reach if cx > reach else 0, cx + reach + 1 if cx + reach < width else width) for reach in reaches]
     spans.append((0, 0))
-    for y, (x0, x1) in zip(range(top, bottom), spans):
-        start = y * row + 1 + 3 * x0
-        scanlines[start : start + 3 * (x1 - x0)] = accented[3 * (y + x0) : 3 * (y + x1)]
     # Pieces that end with the next row's filter byte: the last row's is a byte short.
-    idat = [ZLIB_HEADER, STORED_HEADER, lengths[line + 2], scanlines[: row + 1]]
+    # The first row is stored whole, once the circle is drawn in it (below).
+    idat = [ZLIB_HEADER, STORED_HEADER, lengths[line + 2], b""]
     plain = tails[0]  # a row with the circle neither in it nor above it: all but one copied
     idat += (piece for end in range(2 * row, top * row + 1, row) for piece in (plain, scanlines[end - 3 : end + 1]))
     q0 = q1 = -1  # the columns where the row above, one pixel on, is accented: none
     for y, (x0, x1) in zip(range(top, min(bottom + 1, height)), spans):
+        start = y * row + 1
+        scanlines[start + 3 * x0 : start + 3 * x1] = accented[3 * (y + x0) : 3 * (y + x1)]
         if y:
             if x0 == x1:  # the row after the circle: an empty span where the row above's ends
                 x0 = x1 = q1
@@ -86,7 +83,6 @@ def _scanlines_and_idat(
             # are accented in, and right of it.
             a, b = (x0, q0) if x0 < q0 else (q0, x0)
             c, d = (x1_, q1) if x1_ < q1 else (q1, x1_)
-            start = y * row + 1
             idat += (
                 copies[a], lengths[3 * (b - a)], scanlines[start + 3 * a : start + 3 * b],
                 copies[c - b], lengths[3 * (d - c)], scanlines[start + 3 * c : start + 3 * d],
@@ -94,6 +90,7 @@ def _scanlines_and_idat(
             )
         q0, q1 = (x0 - 1 if x0 else 0), x1 - 1
     idat += (piece for end in range((bottom + 2) * row, height * row + 1, row) for piece in (plain, scanlines[end - 3 : end + 1]))
+    idat[3] = scanlines[: row + 1]
     idat[-2] = idat[-2][:-4] + lengths[len(idat[-1])]
     return scanlines, idat
 
@@ -127,8 +124,10 @@ def _blend(strip: bytes, accent: bytes) -> bytes:
 
 @lru_cache(maxsize=64)  # one per circle size: there are height // 3 of them
 def _reaches(radius: int) -> tuple[int, ...]:
-    """Half the circle's width at each distance from its centre row."""
-    return tuple(math.isqrt(radius * radius - dy * dy) for dy in range(radius + 1))
+    """Half the circle's width in each row from its top (radius rows above the centre) to
+    its bottom."""
+    below = tuple(math.isqrt(radius * radius - dy * dy) for dy in range(radius + 1))
+    return below[:0:-1] + below
 
 
 @lru_cache(maxsize=256)  # one per accent channel value: 64 KiB at most
