@@ -7,7 +7,8 @@ above (one pixel on, ``3 * width - 2`` bytes back) and the pixels that are new, 
 they are. A copy is a block with the fixed Huffman codes and a pixel run is a stored block;
 a stored block starts on a byte boundary, so every piece is whole bytes, built once per
 width (copies) or sliced from the picture's own bytes (pixel runs): no bit packing per image.
-The file is a little larger than zlib's fastest level (about 5 KB against 4 KB).
+The file is larger than zlib's fastest level made it (5.6 KB against 4.2 KB on average)
+but repetitive, so PostgreSQL's own compression of a bytea column keeps ~2 KB of it.
 """
 
 from __future__ import annotations
