@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.pipeline.adapters.ai.colour_ramp import ramp
+from services.pipeline.adapters.ai.colour_ramp import _added_to, _steps, _taken_from, ramp
 
 pytestmark = pytest.mark.unit
 
@@ -24,3 +24,20 @@ def test_every_rise_matches_the_formula(start, span):
 def test_steps_that_fall_on_a_half_are_among_those_checked():
     # 1 * 200 / 400 is exactly a half: the table alone would round it up, the formula to even.
     assert by_formula(0, 1, 400)[200] == 0 and ramp(0, 1, 400)[200] == 0
+
+
+@pytest.mark.parametrize("span", [1, 2, 3, 8, 9, 400, 401, 402, 745])
+def test_the_step_tables_are_their_definitions(span):
+    twice = 2 * span
+    for rise in range(256):
+        _steps.cache_clear()
+        assert _steps(rise, span) == (
+            bytes((2 * rise * d + span) // twice for d in range(span - 1)),
+            tuple(d for d in range(span - 1) if 2 * rise * d % twice == span),
+        ), rise
+
+
+def test_the_shift_tables_are_their_definitions():
+    for start in range(256):
+        assert _added_to(start) == bytes((start + p) & 0xFF for p in range(256))
+        assert _taken_from(start) == bytes((start - p) & 0xFF for p in range(256))

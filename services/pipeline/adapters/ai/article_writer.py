@@ -38,14 +38,18 @@ def write_article(brief: ArticleBrief) -> WrittenArticle:
         _counted(_checklist(brief.task_id, topic)),
     ]
     extra = 0
-    while _total(parts).least() < MIN_WORDS + MARGIN:
+    total = _total(parts)
+    while total.least() < MIN_WORDS + MARGIN:
         keyword = (others or [topic])[extra % max(len(others), 1)]
         prefix = pick(f"{brief.task_id}:{extra}", SECTION_TITLES)
-        parts.insert(-1, _section(f"{prefix} {headline(keyword)}", keyword, sentences, 4))
+        section = _section(f"{prefix} {headline(keyword)}", keyword, sentences, 4)
+        parts.insert(-1, section)
+        total = total.plus(section[1])
         extra += 1
-    parts.append(_counted(_conclusion(brief.task_id, topic)))
+    conclusion = _counted(_conclusion(brief.task_id, topic))
+    parts.append(conclusion)
     body = "\n\n".join(text for text, _ in parts) + "\n"
-    return WrittenArticle(Article(title=brief.title, body=body), _total(parts).spaced)
+    return WrittenArticle(Article(title=brief.title, body=body), total.plus(conclusion[1]).spaced)
 
 
 def _focus_keywords(brief: ArticleBrief) -> list[str]:

@@ -12,6 +12,9 @@ half, the formula's rounding follows float error, so those few diagonals use the
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import repeat
+from math import gcd
+from operator import floordiv
 
 
 def ramp(start: int, end: int, span: int) -> bytes:
@@ -32,16 +35,35 @@ def ramp(start: int, end: int, span: int) -> bytes:
 def _steps(rise: int, span: int) -> tuple[bytes, tuple[int, ...]]:
     """``rise * d / span`` rounded half up for each diagonal, and the diagonals where it is a half."""
     twice = 2 * span
-    steps = bytes((2 * rise * d + span) // twice for d in range(span - 1))
-    halves = tuple(d for d in range(span - 1) if 2 * rise * d % twice == span)
-    return steps, halves
+    if rise:  # (2 * rise * d + span) // twice for each d, the division done in C
+        steps = bytes(map(floordiv, range(span, span + 2 * rise * (span - 1), 2 * rise), repeat(twice)))
+    else:
+        steps = bytes(span - 1)
+    return steps, _halves(rise, span)
+
+
+def _halves(rise: int, span: int) -> tuple[int, ...]:
+    """The d in 0 .. span - 2 with ``2 * rise * d % (2 * span) == span``: those where
+    ``rise * d`` is ``span / 2`` modulo ``span``, a linear congruence solved outright."""
+    half, odd = divmod(span, 2)
+    common = gcd(rise, span)
+    if odd or half % common:
+        return ()
+    period = span // common
+    first = half // common * pow(rise // common, -1, period) % period
+    return tuple(range(first, span - 1, period))
+
+
+_BYTES = bytes(range(256))
 
 
 @lru_cache(maxsize=256)
 def _added_to(start: int) -> bytes:
-    return bytes((start + p) & 0xFF for p in range(256))
+    """``(start + p) & 0xFF`` for each byte p: the byte values rotated."""
+    return _BYTES[start:] + _BYTES[:start]
 
 
 @lru_cache(maxsize=256)
 def _taken_from(start: int) -> bytes:
-    return bytes((start - p) & 0xFF for p in range(256))
+    """``(start - p) & 0xFF`` for each byte p: the byte values backwards, rotated."""
+    return _BYTES[start::-1] + _BYTES[:start:-1]

@@ -59,8 +59,9 @@ def _closest_existing(
     closest: dict[int, tuple[float, str]] = {}
     for doc in docs:
         per_group: dict[int, list[float]] = defaultdict(list)
-        for other in sorted(index.candidates(doc) & owner.keys()):
-            per_group[owner[other]].append(index.similarity(doc, other))
+        others = sorted(index.candidates(doc) & owner.keys())
+        for other, sim in zip(others, index.similarities(doc, others)):
+            per_group[owner[other]].append(sim)
         for group, sims in sorted(per_group.items()):
             score = sum(sims) / len(groups[group][1])
             if score > closest.get(doc, (0.0, ""))[0]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from itertools import chain
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -23,16 +24,16 @@ UBIQUITOUS_SHARE = 0.3
 class SimilarityIndex:
     def __init__(self, texts: list[str]) -> None:
         self.features: list[KeywordFeatures] = _split_compounds([features(t) for t in texts])
-        self._doc_freq = Counter(s for f in self.features for s in f.stems)
+        self._doc_freq = doc_freq = Counter(chain.from_iterable(f.stems for f in self.features))
         n = max(len(texts), 1)
-        self.idf = {s: math.log(1.0 + n / c) for s, c in self._doc_freq.items()}
+        self.idf = {s: math.log(1.0 + n / c) for s, c in doc_freq.items()}
         # Made on first use: most existing clusters' phrases are never compared in a call.
         self._vectors: dict[int, dict[str, float]] = {}
-        self._ubiquitous = max(10, UBIQUITOUS_SHARE * n)
+        self._ubiquitous = ubiquitous = max(10, UBIQUITOUS_SHARE * n)
         self._postings: dict[str, list[int]] = defaultdict(list)
         for doc, feats in enumerate(self.features):
             for s in feats.stems:
-                if not self.is_common(s):
+                if doc_freq[s] <= ubiquitous:  # not is_common(s), spelt out: this runs per stem
                     self._postings[s].append(doc)
 
     def is_common(self, stem: str) -> bool:
@@ -48,12 +49,23 @@ class SimilarityIndex:
         return vector
 
     def similarity(self, a: int, b: int) -> float:
-        va, vb = self.vector(a), self.vector(b)
-        if len(vb) < len(va):
-            va, vb = vb, va
-        cosine = sum(w * vb.get(s, 0.0) for s, w in va.items())
-        trigram = jaccard(self.features[a].trigrams, self.features[b].trigrams)
-        return STEM_SHARE * cosine + (1.0 - STEM_SHARE) * trigram
+        return self.similarities(a, (b,))[0]
+
+    def similarities(self, a: int, others: Iterable[int]) -> list[float]:
+        """``a``'s similarity with each of ``others``, in their order."""
+        vectors, features, vector = self._vectors, self.features, self.vector
+        own = vectors[a] if a in vectors else vector(a)
+        trigrams = features[a].trigrams
+        found = []
+        for b in others:
+            va, vb = own, vectors[b] if b in vectors else vector(b)
+            if len(vb) < len(va):
+                va, vb = vb, va
+            # Stems the other lacks would add 0.0, which leaves a float sum as it was.
+            cosine = sum([w * vb[s] for s, w in va.items() if s in vb])
+            trigram = jaccard(trigrams, features[b].trigrams)
+            found.append(STEM_SHARE * cosine + (1.0 - STEM_SHARE) * trigram)
+        return found
 
     def candidates(self, doc: int) -> set[int]:
         """Documents sharing a telling stem with ``doc``; all others score near zero."""

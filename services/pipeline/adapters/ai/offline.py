@@ -120,9 +120,9 @@ class OfflineAI:
 
     async def generate_image(self, prompt: str) -> AIResult[GeneratedImage]:
         await self._think(prompt)
-        # Drawn on the event loop: a hop to a worker thread would let zlib (half of the
-        # drawing's 0.3-0.5 ms) run beside the loop, but costs the process about 0.1 ms of
-        # CPU itself, and CPU per item is what bounds throughput on a busy machine.
+        # Drawn on the event loop: a hop to a worker thread costs the process about 0.1 ms
+        # of CPU itself, most of what the drawing costs, and CPU per item is what bounds
+        # throughput on a busy machine.
         image = GeneratedImage(png=placeholder_png(prompt))
         return AIResult(image, Usage(prompt_tokens=estimate_tokens(prompt), images=1))
 

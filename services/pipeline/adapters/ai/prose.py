@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -13,6 +14,7 @@ _SMALL_WORDS = frozenset("a an and as at but by for in nor of on or the to vs wi
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 
 
+@lru_cache(maxsize=4096)  # keywords and titles recur across a site's articles and ideas
 def headline(text: str) -> str:
     """Title case as editors write it: small words stay small, model codes stay upper."""
     out = []

@@ -9,6 +9,7 @@ sum of its parts' counts.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 from .prose import word_count
@@ -26,6 +27,7 @@ class Tally(NamedTuple):
         return min(self.prose, self.spaced)
 
 
+@lru_cache(maxsize=4096)  # a site's keywords and headings are counted again and again
 def tally(text: str) -> Tally:
     return Tally(word_count(text), len(text.split()))
 
@@ -36,7 +38,8 @@ class SlotTemplate:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.slots = text.count("{kw}")
+        self.pieces = text.split("{kw}")  # joined by the keyword: format() without parsing
+        self.slots = len(self.pieces) - 1
         own = tally(text.format(kw="x"))  # a one-word keyword, taken off again below
         self.own_prose, self.own_spaced = own.prose - self.slots, own.spaced - self.slots
 
@@ -49,7 +52,7 @@ def fill(templates: Sequence[SlotTemplate], keyword: str) -> tuple[list[str], Ta
     Any other keyword (an empty one, say) leaves the mark a word of its own: those
     sentences are counted as written.
     """
-    texts = [t.text.format(kw=keyword) for t in templates]
+    texts = [keyword.join(t.pieces) for t in templates]
     if not keyword or keyword[-1].isspace():
         return texts, tally(" ".join(texts))
     per_slot, slots = tally(keyword), sum(t.slots for t in templates)
