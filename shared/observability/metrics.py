@@ -8,7 +8,11 @@ outbox, the projector its lag, the scheduler its ticks. Stage labels are stage n
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 # Seconds: from a cached read to a slow provider call.
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -67,3 +71,12 @@ DEAD_LETTERS = Counter(
     "automation_dead_letters_total", "Commands and events set aside, by source (commands, events) and reason.",
     ["source", "reason"],
 )
+
+
+@functools.cache
+def series(metric: MetricWrapperBase, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once, for a series recorded per item or per call:
+    prometheus-client builds the key and takes a lock at every ``labels`` call, and answers the
+    same child each time (no series here is ever removed). Still made at its first use, so no
+    series shows before it has a value."""
+    return metric.labels(*labels)

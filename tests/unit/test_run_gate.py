@@ -206,6 +206,52 @@ async def test_fewer_slots_let_calls_in_flight_finish_and_admit_none_until_below
     assert gate.active == 0 and calls.done == 5
 
 
+async def test_a_call_woken_for_a_freed_slot_and_cancelled_before_taking_it_passes_it_on() -> None:
+    gate = RunGate()
+    await gate.resize(1)
+    entered: list[str] = []
+
+    async def enter(name: str) -> None:
+        async with gate.slot():
+            entered.append(name)
+            await asyncio.Event().wait()  # holds the slot until cancelled
+
+    async with gate.slot():  # the only slot, held here
+        first, second = asyncio.create_task(enter("first")), asyncio.create_task(enter("second"))
+        await _settle()
+        assert entered == []
+    first.cancel()  # leaving the slot woke the first waiter; it is cancelled before it looks
+    await _until(lambda: entered == ["second"])
+    assert gate.active == 1 and first.cancelled()
+    second.cancel()
+    await asyncio.gather(second, return_exceptions=True)
+    assert gate.active == 0
+
+
+async def test_a_freed_slot_wakes_one_waiting_call_not_all_of_them() -> None:
+    looks = [0]  # how often a call looked whether the run stopped: each wake-up looks
+
+    def stopped() -> bool:
+        looks[0] += 1
+        return False
+
+    gate = RunGate(stopped)
+    await gate.resize(2)
+    calls = Calls(gate)
+    tasks = calls.start(30)
+    await _settle()
+    assert len(calls.holding) == 2
+    before = looks[0]
+    await calls.finish_one()
+    await _settle()
+    assert len(calls.holding) == 2
+    assert looks[0] - before <= 4  # the leaving call and the one it woke, not the 28 waiting
+    while calls.done < 30:
+        await calls.finish_one()
+    await asyncio.gather(*tasks)
+    assert calls.most == 2 and gate.active == 0
+
+
 async def test_a_gate_learns_how_long_a_call_holds_its_slot(monkeypatch) -> None:
     now = [100.0]
     monkeypatch.setattr(ai_slots, "time", types.SimpleNamespace(monotonic=lambda: now[0]))

@@ -5,6 +5,7 @@ the same shape saved with them (row_writes.py)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -25,26 +26,33 @@ def _name(identifier: str) -> str:
     return identifier
 
 
-def _condition(column: str, value: Any) -> tuple[str, tuple[Any, ...]]:
-    return (f"{_name(column)} IS NULL", ()) if value is None else (f"{_name(column)} = %s", (value,))
+@functools.cache
+def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
+    # Made once per table and columns: a step writes a row or two per item.
+    return (f"INSERT INTO {_name(table)} ({', '.join(_name(column) for column in columns)})"
+            f" VALUES ({', '.join('%s' for _ in columns)})")
+
+
+@functools.cache
+def _update_statement(table: str, columns: tuple[str, ...], guards: tuple[tuple[str, bool], ...]) -> str:
+    """``guards``: each guard's column, and whether it asks for NULL (else for a parameter)."""
+    assignments = ", ".join(f"{_name(column)} = %s" for column in columns)
+    where = "".join(f" AND {_name(column)} IS NULL" if null else f" AND {_name(column)} = %s"
+                    for column, null in guards)
+    return f"UPDATE {_name(table)} SET {assignments} WHERE id = %s{where}"
 
 
 class PgPlannerWrites:
     def insert(self, table: str, row: Mapping[str, Any]) -> SideWrite:
-        columns = tuple(_name(column) for column in row)
-        placeholders = ", ".join("%s" for _ in row)
-        return RowWrite(f"INSERT INTO {_name(table)} ({', '.join(columns)}) VALUES ({placeholders})",
-                        tuple(row.values()), insert_shape(table, columns), dict(row))
+        columns = tuple(row)
+        return RowWrite(_insert_statement(table, columns), tuple(row.values()), insert_shape(table, columns), dict(row))
 
     def update(self, table: str, row_id: str, changes: Mapping[str, Any],
                when: Mapping[str, Any] | None = None) -> SideWrite:
-        assignments = ", ".join(f"{_name(column)} = %s" for column in changes)
-        conditions = [_condition(column, value) for column, value in (when or {}).items()]
-        where = "".join(f" AND {clause}" for clause, _ in conditions)
-        params = (*changes.values(), row_id, *(p for _, values in conditions for p in values))
-        shape = update_shape(table, tuple(changes), tuple((when or {}).items()))
-        return RowWrite(f"UPDATE {_name(table)} SET {assignments} WHERE id = %s{where}", params, shape,
-                        {"id": row_id, **changes})
+        columns, guards = tuple(changes), tuple((when or {}).items())
+        statement = _update_statement(table, columns, tuple((column, value is None) for column, value in guards))
+        params = (*changes.values(), row_id, *(value for _, value in guards if value is not None))
+        return RowWrite(statement, params, update_shape(table, columns, guards), {"id": row_id, **changes})
 
     def record_failure(self, run_id: str, stage: int, item_id: str) -> SideWrite:
         return ("INSERT INTO run_item_failures (run_id, stage, item_id) VALUES (%s, %s, %s)"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from shared.observability.metrics import CREDITS_CHARGED, ITEMS_FAILED, ITEMS_PROCESSED, RUN_TRANSITIONS
+from shared.observability.metrics import CREDITS_CHARGED, ITEMS_FAILED, ITEMS_PROCESSED, RUN_TRANSITIONS, series
 from shared.stages import stage_name
 
 STATUS_AFTER = {
@@ -21,11 +21,11 @@ def count_recorded(events: Iterable[Any]) -> None:
     for event in events:
         kind = type(event).__name__
         if kind in STATUS_AFTER:
-            RUN_TRANSITIONS.labels(STATUS_AFTER[kind]).inc()
+            series(RUN_TRANSITIONS, STATUS_AFTER[kind]).inc()
         elif kind == "BatchProcessed":
             data = event.data
             stage = stage_name(data["stage"])
-            ITEMS_PROCESSED.labels(stage).inc(data["processed"])
-            ITEMS_FAILED.labels(stage).inc(data["failed"])
+            series(ITEMS_PROCESSED, stage).inc(data["processed"])
+            series(ITEMS_FAILED, stage).inc(data["failed"])
             if data["credits"]:
-                CREDITS_CHARGED.labels(stage).inc(data["credits"])
+                series(CREDITS_CHARGED, stage).inc(data["credits"])

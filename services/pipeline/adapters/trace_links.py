@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from typing import Iterator
+from typing import Any, ContextManager, Iterator
 
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind
@@ -20,6 +20,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind
 from shared.observability.tracing import tracer_provider
 
 _KEPT = 10_000
+_NO_SPAN = contextlib.nullcontext()
 
 
 class TraceLinks:
@@ -38,18 +39,17 @@ class TraceLinks:
         while len(self._by_run) > _KEPT:
             self._by_run.popitem(last=False)
 
-    @contextlib.contextmanager
-    def relaying(self, run_id: str, event_type: str) -> Iterator[None]:
+    def relaying(self, run_id: str, event_type: str) -> ContextManager[Any]:
+        """The span the relay publishes a run's event in; none (a shared no-op, as the relay
+        asks for every event) when tracing is off or the run's trace is not known here."""
         context = self._by_run.get(run_id)
         provider = tracer_provider()
         if context is None or provider is None:
-            yield
-            return
+            return _NO_SPAN
         parent = trace.set_span_in_context(NonRecordingSpan(context))
         tracer = provider.get_tracer(__name__)
-        with tracer.start_as_current_span(f"relay {event_type}", context=parent, kind=SpanKind.PRODUCER,
-                                          attributes={"automation.run_id": run_id}):
-            yield
+        return tracer.start_as_current_span(f"relay {event_type}", context=parent, kind=SpanKind.PRODUCER,
+                                            attributes={"automation.run_id": run_id})
 
 
 TRACE_LINKS = TraceLinks()

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, Callable
+from collections import deque
+from typing import Any, Awaitable, Callable
 
 from services.pipeline.application.ports import AccountSlots, SideWrite
 
@@ -55,42 +55,74 @@ class CallNotStarted(Exception):
 class RunGate:
     """The run's own cap on calls in flight: the slots its lease grants, which may change
     while calls wait. Items admitted beyond it wait here, so a slot that frees up starts the
-    next call at once, without a trip to the database; once the run stops, none starts."""
+    next call at once, without a trip to the database; once the run stops, none starts.
+
+    A freed slot wakes one waiting call (a resize or a stop wakes them all), not every one of
+    them to race for the lock as a condition's notify_all did: at 0 ms AI, a run's queue is
+    up to MAX_WINDOW items, and each call's return woke them all."""
 
     def __init__(self, stopped: Callable[[], bool] = lambda: False) -> None:
         self.stopped = stopped
         self.limit = 0
         self.active = 0
-        self._changed = asyncio.Condition()
+        self._waiting: deque[asyncio.Future[None]] = deque()  # in arrival order
         self.call_seconds = Pace()  # how long a call holds its slot
 
     async def resize(self, limit: int) -> None:
         if limit != self.limit:
-            async with self._changed:
-                self.limit = limit
-                self._changed.notify_all()
+            self.limit = limit
+            self._wake(len(self._waiting))
 
     async def wake(self) -> None:
         """Let the waiting calls look again: the run may have stopped."""
-        async with self._changed:
-            self._changed.notify_all()
+        self._wake(len(self._waiting))
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.stopped() or self.active < self.limit)
-            if self.stopped():
-                raise CallNotStarted
-            self.active += 1
-        started = time.monotonic()
-        try:
-            yield
-        finally:
-            self.call_seconds.add(time.monotonic() - started)
-            async with self._changed:
-                self.active -= 1
-                # All: a single waiter woken could be cancelled meanwhile and the wake-up lost.
-                self._changed.notify_all()
+    def slot(self) -> "_Slot":
+        return _Slot(self)
+
+    async def _enter(self) -> None:
+        while self.active >= self.limit and not self.stopped():
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake(1)  # woken, then cancelled before it looked: the next one looks instead
+                raise
+        if self.stopped():
+            raise CallNotStarted
+        self.active += 1
+
+    def _leave(self, seconds: float) -> None:
+        self.call_seconds.add(seconds)
+        self.active -= 1
+        # A stopped run's waiters all give up; otherwise one looks again per free slot.
+        self._wake(len(self._waiting) if self.stopped() else self.limit - self.active)
+
+    def _wake(self, count: int) -> None:
+        while count > 0 and self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():  # a cancelled waiter is skipped
+                waiter.set_result(None)
+                count -= 1
+
+
+class _Slot:
+    """One call's hold on a slot of its run's gate, timed."""
+
+    __slots__ = ("_gate", "_started")
+
+    def __init__(self, gate: RunGate) -> None:
+        self._gate = gate
+        self._started = 0.0
+
+    async def __aenter__(self) -> None:
+        await self._gate._enter()
+        self._started = time.monotonic()
+
+    async def __aexit__(self, *_: Any) -> None:
+        self._gate._leave(time.monotonic() - self._started)
 
 
 def capped(ask: Callable[..., Awaitable[Any]], gate: asyncio.Semaphore,

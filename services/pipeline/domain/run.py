@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from services.pipeline.domain.aggregate_copy import PlainDataCopy
 from services.pipeline.domain.errors import InvalidTransition
 from shared.stages import FIRST_STAGE, LAST_STAGE, next_stage, stage_name
 from shared.events.event_data import content_path
@@ -78,7 +79,7 @@ class RunCompleted(RunEvent): ...
 class RunFailed(RunEvent): ...
 
 
-class AutomationRun(Aggregate):
+class AutomationRun(PlainDataCopy, Aggregate):
     @classmethod
     def start(
         cls,

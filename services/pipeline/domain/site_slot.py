@@ -11,6 +11,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.pipeline.domain.aggregate_copy import PlainDataCopy
 from services.pipeline.domain.errors import RunActive
 
 
@@ -18,7 +19,7 @@ def slot_id(site_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"automation/site-slot/{site_id}")
 
 
-class SiteSlot(Aggregate):
+class SiteSlot(PlainDataCopy, Aggregate):
     @staticmethod
     def create_id(site_id: str) -> UUID:
         return slot_id(site_id)
