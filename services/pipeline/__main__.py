@@ -1,6 +1,6 @@
 """``python -m services.pipeline``: the pipeline service process."""
 
-import asyncio
+import uvloop
 
 from services.pipeline.entrypoints.consumer import create_app
 from shared.infra.migrate import exit_unless_current_schema
@@ -15,7 +15,9 @@ def main() -> None:
     settings.check_production()
     exit_unless_current_schema(settings.database_url)
     serve_metrics(settings, "pipeline")
-    asyncio.run(create_app(settings).run())
+    # uvloop, as uvicorn gives the API: at 0 ms AI the loop runs a few tasks and wake-ups per
+    # item, and asyncio's own Python was about a tenth of the process's CPU.
+    uvloop.run(create_app(settings).run())
 
 
 if __name__ == "__main__":
