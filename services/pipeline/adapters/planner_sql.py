@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from services.pipeline.adapters.event_store import RunStore
@@ -151,22 +151,18 @@ class PgPlanner(PgPlannerWrites):
                                                         "limit": limit, "skip": list(skip)}),
                   (clusters, _EXISTING_CLUSTERS, {"site_id": site_id, "limit": CLUSTERS_SENT}),
                   (credits, _AVAILABLE_CREDITS, {"account_id": account_id, "run_id": run_id})]
-        with self.reading() as shared:
+        with self.reading() as shared, ExitStack() as opened:
             conn = shared.connection
-            # Every statement goes out before the first answer is awaited; each on a cursor of
-            # its own, which keeps its rows once the pipeline has been synced.
+            # Every statement goes out before the first answer is awaited, each on a cursor of
+            # its own, which holds its rows once the pipeline is synced as the block ends.
+            sent: list[Any] = []
             with conn.pipeline():
-                cursors = []
                 for asked, statement, params in wanted:
-                    cur = conn.cursor() if asked else None
+                    cur = opened.enter_context(conn.cursor()) if asked else None
                     if cur is not None:
                         cur.execute(statement, params, prepare=False)
-                    cursors.append(cur)
-            rows = [[dict(row) for row in cur.fetchall()] if cur is not None else None for cur in cursors]
-            for cur in cursors:
-                if cur is not None:
-                    cur.close()
-        items, existing, available = rows
+                    sent.append(cur)
+            items, existing, available = ([dict(row) for row in cur.fetchall()] if cur else None for cur in sent)
         return StepReads(items or [], existing, _available(available[0]) if available else 0)
 
     def command_outcome(self, command_id: str) -> str | None:

@@ -3,9 +3,11 @@
 Each step of a stage (stage_cycle.py) records the groups whose calls all returned and
 admits the next items as one group (``BatchStarted``), in one thread hop; their AI calls
 then start. A stage's first step starts it and its last completes it (after the last stage,
-the run too), the last one's hop leasing the slots the next stage wants: none of these takes a
-hop or a transaction of its own. A crash anywhere loses at most the unrecorded groups, which
-the next owner of the run does again (its first batch closes the old ones).
+the run too), the last one's hop leasing the slots the next stage wants and taking the next
+stage's first step (a step like any other, in a transaction of its own): starting, completing
+and leasing take no hop or transaction of their own. A crash anywhere loses at most the
+unrecorded groups, which the next owner of the run does again (its first batch closes the old
+ones).
 """
 
 from __future__ import annotations
