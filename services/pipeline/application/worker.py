@@ -229,8 +229,12 @@ class _StageFlow:
 
     async def run(self) -> bool:
         window, stop = self.window, self.stop
+        if self.taken is None and not stop.requested:
+            started = time.monotonic()
+            self.taken = await asyncio.to_thread(self._take_first)
+            self.step_seconds.add(time.monotonic() - started)
         if self.taken is not None:
-            # Its first step was taken in the hop that completed the stage before.
+            # Taken in a hop of its own or in the one that completed the stage before.
             await self.gate.resize(await self.slots.width() if self.slots is not None else self.size)
             step, result = self.taken
             self.taken = None
@@ -359,11 +363,17 @@ class _StageFlow:
         if following is None or self.stop.requested or self.run_.config["between_stage_delay"] > 0:
             return None
         flow = _StageFlow(self.worker, self.run_, STAGE_WORK[following], self.stop, Window(), self.lease, self)
-        # The lease as prepare_next left it, which the flow's width() returns until it is due.
-        width = self.lease.granted if flow.slots is not None else flow.size
-        step = flow._next_step([], flow._room(width), None, False, width)
-        flow.taken = (step, flow._take(step))
+        flow.taken = flow._take_first()
         return flow
+
+    def _take_first(self) -> tuple[Step, StepResult]:
+        """Blocking: the stage's first step, sized by the lease, renewed first if due (in this
+        hop, not one of its own; after prepare_next it is not), as width() would have."""
+        if self.slots is not None and self.lease.renew_in <= 0:
+            self.lease.renew()
+        width = self.lease.granted if self.slots is not None else self.size
+        step = self._next_step([], self._room(width), None, False, width)
+        return step, self._take(step)
 
     def _start(self, batch_id: str, items: list[Item]) -> None:
         entry = self.entry
