@@ -1,6 +1,6 @@
-"""A run's stages follow one another without a thread hop of their own: the hop whose step
-completes a stage takes the next stage's first step too (its own transaction, after the one
-that recorded what it counts)."""
+"""A run goes through its stages in as few thread hops as it can: the hop whose step completes
+a stage takes the next stage's first step too (its own transaction, after the one that recorded
+what it counts), and the first hop starts from the run as its admission saved it."""
 
 from __future__ import annotations
 
@@ -89,3 +89,23 @@ async def test_the_hop_that_completes_a_stage_starts_the_next_one(worker, monkey
     for before, after in zip(STAGES, STAGES[1:]):
         assert starting[after.number] == completing[before.number], steps
     assert HOP.get() not in {hop for hop, *_ in steps}  # every step ran in a numbered hop
+
+
+async def test_a_worker_starts_from_the_run_as_its_admission_saved_it(worker, monkeypatch) -> None:
+    url, store, handlers, run_worker = worker
+    run_id = _admitted_run(url, handlers)
+    read = store.get
+    reads: list[uuid.UUID] = []
+
+    def counted(aggregate_id):
+        reads.append(aggregate_id)
+        return read(aggregate_id)
+
+    monkeypatch.setattr(store, "get", counted)
+    async with asyncio.timeout(60):
+        await run_worker.execute(run_id, StopFlag())
+
+    assert read(uuid.UUID(run_id)).status == "completed"
+    # Not even to begin: every commit started from the run as saved last (its completion reads
+    # the site's slot, another aggregate).
+    assert uuid.UUID(run_id) not in reads

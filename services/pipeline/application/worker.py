@@ -52,6 +52,7 @@ class RunWorker:
         self.gate = asyncio.Semaphore(max_in_flight)  # the process's cap, AI_MAX_IN_FLIGHT
         self.clock = clock
         self.runs = HeldRuns(store, handlers)
+        handlers.admitted = self.runs.hold  # a run's first hop starts from the run as admitted
         self.steps = StageSteps(self.planner, self.runs, clock)
 
     async def execute(self, run_id: str, stop: StopFlag) -> None:
