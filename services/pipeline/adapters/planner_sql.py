@@ -147,7 +147,7 @@ class PgPlanner(PgPlannerWrites):
 
     def step_reads(self, site_id: str, run_id: str, account_id: str, stage: int, limit: int,
                    skip: Collection[str] = (), *, clusters: bool = False, credits: bool = False) -> StepReads:
-        wanted = [(limit > 0, _batch_statement(stage), {"site_id": site_id, "run_id": run_id, "stage": stage,
+        wanted = [(limit > 0, _batch_statement(stage), {"site_id": site_id, "run_id": run_id,
                                                         "limit": limit, "skip": list(skip)}),
                   (clusters, _EXISTING_CLUSTERS, {"site_id": site_id, "limit": CLUSTERS_SENT}),
                   (credits, _AVAILABLE_CREDITS, {"account_id": account_id, "run_id": run_id})]
@@ -160,7 +160,7 @@ class PgPlanner(PgPlannerWrites):
                 for asked, statement, params in wanted:
                     cur = opened.enter_context(conn.cursor()) if asked else None
                     if cur is not None:
-                        cur.execute(statement, params, prepare=False)
+                        cur.execute(statement, params, prepare=True)  # as _one and _all
                     sent.append(cur)
             items, existing, available = ([dict(row) for row in cur.fetchall()] if cur else None for cur in sent)
         return StepReads(items or [], existing, _available(available[0]) if available else 0)
