@@ -57,7 +57,9 @@ def _balance(stack: Stack, account_id: str) -> tuple[int, int]:
 def test_pause_then_resume_processes_every_item_once(papi: Api) -> None:
     tenant = papi.tenant()
     papi.import_keywords(tenant, keyword_set())
-    papi.configure(tenant, **FAST, stage_1_batch_size=4)
+    # Two calls at a time: stages 4 and 5 last long enough (their items' 100 ms calls, a pair at
+    # a time) that the pause lands inside one of them, not in the instant between two stages.
+    papi.configure(tenant, **(FAST | {"ai_concurrency": 2}), stage_1_batch_size=4)
     run_id = papi.run_now(tenant).json()["run_id"]
     papi.wait_run(tenant, run_id, lambda run: run["current_stage"] >= 4)
 

@@ -236,6 +236,25 @@ def stage_2(database, stores):
     return ours, planner, runs, StageSteps(planner, runs, _now), account, site, run_id, loaded
 
 
+def test_a_steps_reads_in_one_trip_answer_as_each_read_alone(database, stage_2) -> None:
+    store, planner, runs, steps, account, site, run_id, loaded = stage_2
+    skip = [loaded[0]["id"]]
+
+    reads = planner.step_reads(site, run_id, account, 2, 5, skip, clusters=True, credits=True)
+
+    assert reads.items == planner.load_batch(site, run_id, 2, 5, skip)
+    assert reads.clusters == planner.existing_clusters(site) and len(reads.clusters) == 12
+    assert reads.available == planner.available_credits(account, run_id) > 0
+
+
+def test_a_steps_reads_leave_out_what_was_not_asked_for(database, stage_2) -> None:
+    store, planner, runs, steps, account, site, run_id, loaded = stage_2
+
+    reads = planner.step_reads(site, run_id, account, 2, 0, (), clusters=False, credits=False)
+
+    assert (reads.items, reads.clusters, reads.available) == ([], None, 0)
+
+
 def _step(at_least: int, skip: tuple[str, ...] = ()) -> Step:
     return Step([], want=12, skip=skip, may_complete=True, batch_id="w/g1", at_least=at_least)
 

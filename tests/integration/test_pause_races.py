@@ -40,7 +40,9 @@ def _site(url: str) -> tuple[str, str]:
         conn.execute("INSERT INTO sites (id, account_id, name, domain) VALUES (%s, %s, 's', 'd')", (site, account))
         conn.execute("INSERT INTO automation_config (site_id, within_stage_delay, between_stage_delay,"
                      " stage_1_batch_size, ai_concurrency) VALUES (%s, 0, 0, 2, 16)", (site,))
-        for keyword in keyword_set(topics=2, per_topic=3):
+        # Enough work (ten clustering batches, one after another) that a pause in the first
+        # quarter second mostly lands mid-run.
+        for keyword in keyword_set(topics=4, per_topic=5):
             conn.execute("INSERT INTO keywords (id, site_id, keyword, keyword_norm) VALUES (%s, %s, %s, %s)",
                          (str(uuid.uuid4()), site, keyword, keyword))
     return account, site

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from services.pipeline.adapters.event_store import RunStore
 from services.pipeline.adapters.planner_writes import PgPlannerWrites
-from services.pipeline.application.ports import AdmissionInputs, Item, SideWrite
+from services.pipeline.application.ports import AdmissionInputs, Item, SideWrite, StepReads
 
 
 def _not_failed(stage: int) -> str:
@@ -79,6 +79,7 @@ def _batch_statement(stage: int) -> str:
             f" ORDER BY p.created_at, p.item_id LIMIT %(limit)s")
 
 
+CLUSTERS_SENT = 300  # the site's newest clusters, as the clustering call sends them
 _EXISTING_CLUSTERS = (
     f"SELECT c.id, c.name, {_top_keywords('c.id', 8)} AS keywords FROM clusters c"
     " WHERE c.site_id = %(site_id)s ORDER BY c.created_at DESC LIMIT %(limit)s"
@@ -100,6 +101,10 @@ _ADMISSION = (
     " LEFT JOIN automation_config cfg ON cfg.site_id = s.id"
     " WHERE s.id = %(site_id)s AND s.account_id = %(account_id)s"
 )
+
+
+def _available(row: dict[str, Any] | None) -> int:
+    return int(row["available"]) if row else 0
 
 
 class PgPlanner(PgPlannerWrites):
@@ -133,12 +138,32 @@ class PgPlanner(PgPlannerWrites):
         return self._all(_batch_statement(stage), {"site_id": site_id, "run_id": run_id,
                                                    "limit": limit, "skip": list(skip)})
 
-    def existing_clusters(self, site_id: str, limit: int = 300) -> list[Item]:
+    def existing_clusters(self, site_id: str, limit: int = CLUSTERS_SENT) -> list[Item]:
         return self._all(_EXISTING_CLUSTERS, {"site_id": site_id, "limit": limit})
 
     def available_credits(self, account_id: str, run_id: str) -> int:
         row = self._one(_AVAILABLE_CREDITS, {"account_id": account_id, "run_id": run_id})
-        return int(row["available"]) if row else 0
+        return _available(row)
+
+    def step_reads(self, site_id: str, run_id: str, account_id: str, stage: int, limit: int,
+                   skip: Collection[str] = (), *, clusters: bool = False, credits: bool = False) -> StepReads:
+        wanted = [(limit > 0, _batch_statement(stage), {"site_id": site_id, "run_id": run_id,
+                                                        "limit": limit, "skip": list(skip)}),
+                  (clusters, _EXISTING_CLUSTERS, {"site_id": site_id, "limit": CLUSTERS_SENT}),
+                  (credits, _AVAILABLE_CREDITS, {"account_id": account_id, "run_id": run_id})]
+        with self.reading() as shared, ExitStack() as opened:
+            conn = shared.connection
+            # Every statement goes out before the first answer is awaited, each on a cursor of
+            # its own, which holds its rows once the pipeline is synced as the block ends.
+            sent: list[Any] = []
+            with conn.pipeline():
+                for asked, statement, params in wanted:
+                    cur = opened.enter_context(conn.cursor()) if asked else None
+                    if cur is not None:
+                        cur.execute(statement, params, prepare=True)  # as _one and _all
+                    sent.append(cur)
+            items, existing, available = ([dict(row) for row in cur.fetchall()] if cur else None for cur in sent)
+        return StepReads(items or [], existing, _available(available[0]) if available else 0)
 
     def command_outcome(self, command_id: str) -> str | None:
         row = self._one("SELECT outcome FROM command_log WHERE command_id = %s", (command_id,))

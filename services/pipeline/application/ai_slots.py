@@ -153,6 +153,11 @@ class RunSlots:
         self._renewed_at = float("-inf")
 
     @property
+    def granted(self) -> int:
+        """The slots of the last lease, as ``width()`` returns them until a renewal is due."""
+        return self._granted
+
+    @property
     def renew_in(self) -> float:
         return max(0.0, self._renewed_at + RENEW_SECONDS - time.monotonic())
 

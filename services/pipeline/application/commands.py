@@ -53,6 +53,9 @@ class CommandHandlers:
         self.store = store
         self.planner = planner
         self.clock = clock
+        # Given each run as its admission saved it, for its worker to start from (RunWorker
+        # holds it) instead of reading it back in a hop of its own.
+        self.admitted: Callable[[AutomationRun], None] = lambda run: None
 
     def handle(self, command: Command) -> Decision:
         if self._decided(command):
@@ -128,6 +131,7 @@ class CommandHandlers:
             self.store.save_with(slot, run, side_writes=writes)
         except InsufficientCredits:
             raise InsufficientCredits(required, self._available(command.account_id)) from None
+        self.admitted(run)
         return Decision(Outcome.ACCEPTED)
 
     def _control(self, command: Command, transition: Callable[[AutomationRun, datetime], None]) -> Decision:

@@ -54,13 +54,17 @@ class HeldRuns:
                 aggregates = [run]
             self._store.save_with(*aggregates, side_writes=extra)
             if run.status in ("running", "paused"):
-                with self._lock:
-                    self._runs[run_id] = run
-                    if len(self._runs) > MAX_HELD:  # a cancelled step can hold on to a run that ended
-                        del self._runs[next(iter(self._runs))]
+                self.hold(run)
 
         # A conflict that outlasts the retries goes to the supervisor, which tries again later.
         retry_on_conflict(attempt)
+
+    def hold(self, run: AutomationRun) -> None:
+        """Hold ``run`` as it was just saved (by a commit here, or by its admission)."""
+        with self._lock:
+            self._runs[run.run_id] = run
+            if len(self._runs) > MAX_HELD:  # a cancelled step can hold on to a run that ended
+                del self._runs[next(iter(self._runs))]
 
     def held(self, run_id: str) -> AutomationRun | None:
         """A copy of the run as held (to read, not to mutate), if it is."""

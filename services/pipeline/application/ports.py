@@ -33,6 +33,15 @@ class AdmissionInputs:
         return self.credits - self.reserved
 
 
+@dataclass(frozen=True)
+class StepReads:
+    """What a step of a stage reads before its write, all in one round trip."""
+
+    items: list[Item]  # the stage's next pending items (none asked for: empty)
+    clusters: list[Item] | None  # the site's clusters, when asked for
+    available: int  # what the run may still spend, when asked for (else 0)
+
+
 class RunStore(Protocol):
     """The event store of the AutomationRun and SiteSlot aggregates."""
 
@@ -54,6 +63,11 @@ class PlannerReads(Protocol):
         and those in ``skip`` (already in flight)."""
 
     def existing_clusters(self, site_id: str) -> list[Item]: ...
+
+    def step_reads(self, site_id: str, run_id: str, account_id: str, stage: int, limit: int,
+                   skip: Collection[str] = (), *, clusters: bool = False, credits: bool = False) -> StepReads:
+        """``load_batch`` (nothing when ``limit`` is 0), ``existing_clusters`` and
+        ``available_credits`` as asked, sent together: one round trip, not three."""
 
     def available_credits(self, account_id: str, run_id: str) -> int:
         """What the run may still spend: the account's free balance plus its own reservation."""

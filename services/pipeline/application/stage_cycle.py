@@ -2,7 +2,7 @@
 record the groups whose calls all returned, admit the next items, and, once nothing is left,
 complete the stage (and the run, after the last stage).
 
-Reads (the next items, what the run may still spend) share one connection; the writes
+Reads (the next items, what the run may still spend) go out together, in one round trip; the writes
 share one transaction: ``StageStarted`` in the stage's first step, the finished groups'
 outputs, debits and events, ``BatchStarted`` for the admitted items and, at the end,
 ``StageCompleted`` (and ``RunCompleted``). One transaction per step, however many items it
@@ -80,11 +80,16 @@ class StageSteps:
         if step.want or step.starting:
             with self.planner.reading():
                 if step.want:
+                    # The items, the clusters their bound counts and the balance, in one trip:
+                    # the latter two are read even when no item turns out to be pending.
+                    reads = self.planner.step_reads(
+                        run.site_id, run.run_id, run.account_id, stage,
+                        step.want if step.preloaded is None else 0, step.skip,
+                        clusters=sends_existing_clusters(stage), credits=step.checks_credits)
                     if step.preloaded is None:
-                        loaded = self.planner.load_batch(run.site_id, run.run_id, stage, step.want, step.skip)
-                    if loaded and sends_existing_clusters(stage):
-                        result.clusters = self.planner.existing_clusters(run.site_id)
-                    items = self._affordable(run, stage, step, loaded, result.clusters)
+                        loaded = reads.items
+                    result.clusters = reads.clusters if loaded else None
+                    items = self._affordable(run, stage, step, loaded, result.clusters, reads.available)
                 if step.starting:
                     total = self._total(run, stage, step, loaded)
         # Fewer were pending than asked for, and all of them admitted: none will follow. Those
@@ -147,18 +152,17 @@ class StageSteps:
         return self.planner.count_pending(run.site_id, run.run_id, stage)
 
     def _affordable(self, run: AutomationRun, stage: int, step: Step, items: list[Item],
-                    clusters: list[Item] | None) -> list[Item]:
+                    clusters: list[Item] | None, available: int) -> list[Item]:
         """The items the run can afford: all of them, else the first ``at_least``, else none.
-        Affordable: what the run may still spend covers the most they can cost, together with
-        the items not recorded yet (charged only once recorded), bounded at the same rate."""
+        Affordable: what the run may still spend (``available``) covers the most they can
+        cost, together with the items not recorded yet (charged only once recorded), bounded
+        at the same rate."""
         if not items or not step.checks_credits:
             return items
-        with self.planner.reading():
-            available = self.planner.available_credits(run.account_id, run.run_id)
-            for candidate in (items, items[:step.at_least]) if 0 < step.at_least < len(items) else (items,):
-                bound = batch_bound(self.planner, run.site_id, stage, candidate, clusters)
-                if available >= -(-bound * (len(candidate) + len(step.skip)) // len(candidate)):
-                    return candidate
+        for candidate in (items, items[:step.at_least]) if 0 < step.at_least < len(items) else (items,):
+            bound = batch_bound(self.planner, run.site_id, stage, candidate, clusters)
+            if available >= -(-bound * (len(candidate) + len(step.skip)) // len(candidate)):
+                return candidate
         return []
 
 

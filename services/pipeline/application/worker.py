@@ -3,9 +3,11 @@
 Each step of a stage (stage_cycle.py) records the groups whose calls all returned and
 admits the next items as one group (``BatchStarted``), in one thread hop; their AI calls
 then start. A stage's first step starts it and its last completes it (after the last stage,
-the run too), the last one's hop leasing the slots the next stage wants: none of these takes a
-hop or a transaction of its own. A crash anywhere loses at most the unrecorded groups, which
-the next owner of the run does again (its first batch closes the old ones).
+the run too), the last one's hop leasing the slots the next stage wants and taking the next
+stage's first step (a step like any other, in a transaction of its own): starting, completing
+and leasing take no hop or transaction of their own. A crash anywhere loses at most the
+unrecorded groups, which the next owner of the run does again (its first batch closes the old
+ones).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class RunWorker:
         self.gate = asyncio.Semaphore(max_in_flight)  # the process's cap, AI_MAX_IN_FLIGHT
         self.clock = clock
         self.runs = HeldRuns(store, handlers)
+        handlers.admitted = self.runs.hold  # a run's first hop starts from the run as admitted
         self.steps = StageSteps(self.planner, self.runs, clock)
 
     async def execute(self, run_id: str, stop: StopFlag) -> None:
@@ -92,8 +95,13 @@ class RunWorker:
             await stop.sleep(delay)
             if stop.requested:
                 return False
-        # The last stage's completing step completed the run too.
-        return await self._run_stage(run, stage, stop, slots) and stage != LAST_STAGE
+        flow = _StageFlow(self, run, STAGE_WORK[stage], stop, Window(), slots)
+        while await self._run_stage(flow):
+            if flow.following is None:
+                # The last stage's completing step completed the run too.
+                return flow.entry.number != LAST_STAGE
+            flow = flow.following  # started in the hop that completed the stage before
+        return False
 
     async def fail(self, run_id: str, error: Exception) -> None:
         message = f"{type(error).__name__}: {error}"[:500]
@@ -102,20 +110,18 @@ class RunWorker:
         except InvalidTransition:
             pass  # it had ended already
 
-    async def _run_stage(self, run: AutomationRun, stage: int, stop: StopFlag, slots: RunSlots) -> bool:
+    async def _run_stage(self, flow: _StageFlow) -> bool:
         """Returns True when the stage completed, False when the run stopped in it. The stage
         starts in its flow's first step (every flow's, so a resumed stage starts again)."""
-        entry = STAGE_WORK[stage]
-        if entry.ai_method:
-            slots.want(_slots_wanted(entry, run.config))
-        window = Window()
+        if flow.entry.ai_method:
+            flow.lease.want(_slots_wanted(flow.entry, flow.run_.config))
         try:
-            return await _StageFlow(self, run, entry, stop, window, slots).run()
+            return await flow.run()
         except asyncio.CancelledError:
-            await self._settle_abandoned(run, stage, window)
+            await self._settle_abandoned(flow.run_, flow.entry.number, flow.window)
             raise
         finally:
-            window.abandon()
+            flow.window.abandon()
 
     def prepare_next(self, run: AutomationRun, stage: int, slots: RunSlots) -> None:
         """In the hop of the step that completed ``stage``, blocking: the lease as the next stage
@@ -198,7 +204,7 @@ class _StageFlow:
     """Starts a stage and keeps its window full until it runs out of items or the run stops."""
 
     def __init__(self, worker: RunWorker, run: AutomationRun, entry: StageWork, stop: StopFlag, window: Window,
-                 lease: RunSlots) -> None:
+                 lease: RunSlots, before: _StageFlow | None = None) -> None:
         self.worker, self.run_, self.entry, self.stop, self.window = worker, run, entry, stop, window
         self.lease = lease
         self.slots = lease if entry.ai_method else None  # what sizes the window, for a stage with calls
@@ -208,15 +214,33 @@ class _StageFlow:
         self.paced = run.config["within_stage_delay"] > 0  # a pause between batches
         self.lockstep = entry.stage.per_batch or self.paced
         self.gate = RunGate(lambda: stop.requested)
-        self.step_seconds = Pace()
+        # The paces of the stage before, if it ran just now: a step's hop costs the same from
+        # stage to stage, and the calls' pace is a better first guess than none (which admits
+        # a slot's worth, then a step more once they return).
+        self.step_seconds = before.step_seconds if before is not None else Pace()
+        if before is not None:
+            self.gate.call_seconds = before.gate.call_seconds
         self.clusters: list[Item] | None = None  # read by the step that admitted the batch
         self.context = worker.context(run, entry, self.gate, self._clusters_read)
         self.tag = uuid4().hex[:12]  # this worker's batches: ``tag/batch``
         self.drained = self.short = self.refused = self.started = False
         self.announced = 0
+        self.taken: tuple[Step, StepResult] | None = None  # its first step, if taken already
+        self.following: _StageFlow | None = None  # the next stage, started in the hop completing this one
 
     async def run(self) -> bool:
         window, stop = self.window, self.stop
+        if self.taken is None and not stop.requested:
+            started = time.monotonic()
+            self.taken = await asyncio.to_thread(self._take_first)
+            self.step_seconds.add(time.monotonic() - started)
+        if self.taken is not None:
+            # Taken in a hop of its own or in the one that completed the stage before.
+            await self.gate.resize(await self.slots.width() if self.slots is not None else self.size)
+            step, result = self.taken
+            self.taken = None
+            if await self._took(step, result):
+                return True
         while True:
             width = await self.slots.width() if self.slots is not None else self.size
             await self.gate.resize(width)
@@ -286,17 +310,26 @@ class _StageFlow:
         """Records ``finished``, admits up to ``room`` items and starts their calls; True once the
         stage completed. The finished groups stay in the window until recorded: a cancel
         landing meanwhile still accounts for them."""
-        # Unrecorded items, finished or not, are still pending: never loaded again.
-        step = Step(finished, want=room, skip=self.window.busy(), preloaded=preloaded, drained=self.drained,
-                    may_complete=not halted and not self.window.in_flight,
-                    batch_id=f"{self.tag}/{uuid4().hex}", checks_credits=self.entry.ai_method is not None,
-                    # A batch in lockstep is a call's (or a pause's) worth: whole or not at all.
-                    at_least=0 if self.lockstep else self.gate.limit, record_first=self.lockstep,
-                    starting=not self.started,
-                    ending=self.lease.give_back_with() if self.entry.number == LAST_STAGE else ())
+        step = self._next_step(finished, room, preloaded, halted, self.gate.limit)
         started = time.monotonic()
         result = await asyncio.to_thread(self._take, step)
         self.step_seconds.add(time.monotonic() - started)
+        return await self._took(step, result)
+
+    def _next_step(self, finished: list[Group], room: int, preloaded: list[Item] | None, halted: bool,
+                   width: int) -> Step:
+        # Unrecorded items, finished or not, are still pending: never loaded again.
+        return Step(finished, want=room, skip=self.window.busy(), preloaded=preloaded, drained=self.drained,
+                    may_complete=not halted and not self.window.in_flight,
+                    batch_id=f"{self.tag}/{uuid4().hex}", checks_credits=self.entry.ai_method is not None,
+                    # A batch in lockstep is a call's (or a pause's) worth: whole or not at all.
+                    at_least=0 if self.lockstep else width, record_first=self.lockstep,
+                    starting=not self.started,
+                    ending=self.lease.give_back_with() if self.entry.number == LAST_STAGE else ())
+
+    async def _took(self, step: Step, result: StepResult) -> bool:
+        """After a step's hop: its groups closed, its items started. True once the stage completed."""
+        finished = step.finished
         self.started = True
         self.window.close(finished)
         self.drained = self.drained or result.drained
@@ -319,7 +352,29 @@ class _StageFlow:
         result = self.worker.steps.take(self.run_, self.entry.number, step)
         if result.completed:
             self.worker.prepare_next(self.run_, self.entry.number, self.lease)
+            self.following = self._start_following()
         return result
+
+    def _start_following(self) -> _StageFlow | None:
+        """In the hop that completed this stage: the next stage's flow, its first step taken
+        (its own transaction, after this one, whose outputs its count must see), so that the
+        run goes on without a hop of its own. None when the run completed, stops, or waits
+        out a ``between_stage_delay`` first (that path starts the stage as any worker would)."""
+        following = next_stage(self.entry.number)
+        if following is None or self.stop.requested or self.run_.config["between_stage_delay"] > 0:
+            return None
+        flow = _StageFlow(self.worker, self.run_, STAGE_WORK[following], self.stop, Window(), self.lease, self)
+        flow.taken = flow._take_first()
+        return flow
+
+    def _take_first(self) -> tuple[Step, StepResult]:
+        """Blocking: the stage's first step, sized by the lease, renewed first if due (in this
+        hop, not one of its own; after prepare_next it is not), as width() would have."""
+        if self.slots is not None and self.lease.renew_in <= 0:
+            self.lease.renew()
+        width = self.lease.granted if self.slots is not None else self.size
+        step = self._next_step([], self._room(width), None, False, width)
+        return step, self._take(step)
 
     def _start(self, batch_id: str, items: list[Item]) -> None:
         entry = self.entry

@@ -1,0 +1,111 @@
+"""A run goes through its stages in as few thread hops as it can: the hop whose step completes
+a stage takes the next stage's first step too (its own transaction, after the one that recorded
+what it counts), and the first hop starts from the run as its admission saved it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import itertools
+import uuid
+
+import psycopg
+import pytest
+
+from services.pipeline.adapters.account_slots import PgAccountSlots
+from services.pipeline.adapters.ai.offline import OfflineAI
+from services.pipeline.adapters.event_store import RunStore
+from services.pipeline.adapters.planner_sql import PgPlanner
+from services.pipeline.application.commands import CommandHandlers
+from services.pipeline.application.stop_flag import StopFlag
+from services.pipeline.application.worker import RunWorker
+from shared.events.commands import StartRun
+from shared.infra.settings import Settings
+from shared.stages import STAGES
+from tests.support.keywords import keyword_set
+from tests.support.stack import SESSION, drop_database, migrated_database
+
+pytestmark = pytest.mark.integration
+HOP: contextvars.ContextVar[int] = contextvars.ContextVar("hop", default=-1)
+
+
+@pytest.fixture
+async def worker():
+    name = f"automation_test_stage_hops_{SESSION}"
+    url = migrated_database(name)
+    store = RunStore.from_settings(Settings(database_url=url))
+    handlers = CommandHandlers(store, PgPlanner(store))
+    yield url, store, handlers, RunWorker(store, handlers, OfflineAI(), PgAccountSlots(store))
+    store.close()
+    drop_database(name)
+
+
+def _admitted_run(url: str, handlers: CommandHandlers) -> str:
+    account, site = str(uuid.uuid4()), str(uuid.uuid4())
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO accounts (id, name, credits) VALUES (%s, 'a', 100000)", (account,))
+        conn.execute("INSERT INTO sites (id, account_id, name, domain) VALUES (%s, %s, 's', 'd')", (site, account))
+        conn.execute("INSERT INTO automation_config (site_id, within_stage_delay, between_stage_delay,"
+                     " stage_1_batch_size, ai_concurrency) VALUES (%s, 0, 0, 20, 4)", (site,))
+        for keyword in keyword_set():
+            conn.execute("INSERT INTO keywords (id, site_id, keyword, keyword_norm) VALUES (%s, %s, %s, %s)",
+                         (str(uuid.uuid4()), site, keyword, keyword))
+    run_id = str(uuid.uuid4())
+    assert handlers.handle(StartRun(site_id=site, account_id=account, run_id=run_id)).outcome == "accepted"
+    return run_id
+
+
+async def test_the_hop_that_completes_a_stage_starts_the_next_one(worker, monkeypatch) -> None:
+    url, store, handlers, run_worker = worker
+    run_id = _admitted_run(url, handlers)
+    hops = itertools.count()
+    to_thread = asyncio.to_thread
+
+    async def numbered(func, /, *args, **kwargs):
+        # The thread runs in a copy of this context: its steps see the hop's number.
+        token = HOP.set(next(hops))
+        try:
+            return await to_thread(func, *args, **kwargs)
+        finally:
+            HOP.reset(token)
+
+    steps: list[tuple[int, int, bool, bool]] = []  # (hop, stage, starting, completed)
+    take = run_worker.steps.take
+
+    def noted(run, stage, step):
+        result = take(run, stage, step)
+        steps.append((HOP.get(), stage, step.starting, result.completed))
+        return result
+
+    monkeypatch.setattr(asyncio, "to_thread", numbered)
+    monkeypatch.setattr(run_worker.steps, "take", noted)
+    async with asyncio.timeout(60):
+        await run_worker.execute(run_id, StopFlag())
+
+    assert store.get(uuid.UUID(run_id)).status == "completed"
+    completing = {stage: hop for hop, stage, _, completed in steps if completed}
+    starting = {stage: hop for hop, stage, first, _ in steps if first}
+    assert sorted(completing) == sorted(starting) == [s.number for s in STAGES]
+    for before, after in zip(STAGES, STAGES[1:]):
+        assert starting[after.number] == completing[before.number], steps
+    assert HOP.get() not in {hop for hop, *_ in steps}  # every step ran in a numbered hop
+
+
+async def test_a_worker_starts_from_the_run_as_its_admission_saved_it(worker, monkeypatch) -> None:
+    url, store, handlers, run_worker = worker
+    run_id = _admitted_run(url, handlers)
+    read = store.get
+    reads: list[uuid.UUID] = []
+
+    def counted(aggregate_id):
+        reads.append(aggregate_id)
+        return read(aggregate_id)
+
+    monkeypatch.setattr(store, "get", counted)
+    async with asyncio.timeout(60):
+        await run_worker.execute(run_id, StopFlag())
+
+    assert read(uuid.UUID(run_id)).status == "completed"
+    # Not even to begin: every commit started from the run as saved last (its completion reads
+    # the site's slot, another aggregate).
+    assert uuid.UUID(run_id) not in reads
