@@ -9,25 +9,18 @@ import uuid
 import psycopg
 import pytest
 
-from services.pipeline.adapters.account_slots import PgAccountSlots
-from services.pipeline.adapters.ai.offline import OfflineAI
-from services.pipeline.adapters.planner_sql import PgPlanner
-from services.pipeline.application.commands import CommandHandlers
 from services.pipeline.application.service import PipelineService
 from services.pipeline.application.supervisor import Supervisor
-from services.pipeline.application.worker import RunWorker
 from shared.events.commands import PauseRun, ResumeRun, StartRun
 from tests.support.keywords import keyword_set
-from tests.support.stores import scratch_store
+from tests.support.stores import scratch_worker
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def service():
-    with scratch_store("pauses") as (url, store):
-        handlers = CommandHandlers(store, PgPlanner(store))
-        worker = RunWorker(store, handlers, OfflineAI(), PgAccountSlots(store))
+    with scratch_worker("pauses") as (url, store, handlers, worker):
         supervisor = Supervisor(worker.execute, worker.fail)
         yield url, store, PipelineService(handlers, supervisor), supervisor
         await supervisor.abort_all()

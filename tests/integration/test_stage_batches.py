@@ -12,16 +12,13 @@ import pytest
 
 from services.pipeline.adapters.account_slots import PgAccountSlots
 from services.pipeline.adapters.ai.offline import OfflineAI
-from services.pipeline.adapters.event_store import RunStore
-from services.pipeline.adapters.planner_sql import PgPlanner
 from services.pipeline.application.batch_bound import batch_bound
 from services.pipeline.application.commands import CommandHandlers
 from services.pipeline.application.stop_flag import StopFlag
 from services.pipeline.application.worker import RunWorker
 from shared.events.commands import StartRun
-from shared.infra.settings import Settings
 from tests.support.keywords import keyword_set
-from tests.support.stack import SESSION, drop_database, migrated_database
+from tests.support.stores import scratch_worker
 
 pytestmark = pytest.mark.integration
 IDEAS_TO_TASKS = 3
@@ -29,13 +26,8 @@ IDEAS_TO_TASKS = 3
 
 @pytest.fixture
 async def worker():
-    name = f"automation_test_stage_batches_{SESSION}"
-    url = migrated_database(name)
-    store = RunStore.from_settings(Settings(database_url=url))
-    handlers = CommandHandlers(store, PgPlanner(store))
-    yield url, store, handlers, RunWorker(store, handlers, OfflineAI(), PgAccountSlots(store))
-    store.close()
-    drop_database(name)
+    with scratch_worker("stage_batches") as parts:
+        yield parts
 
 
 def _site(url: str, stage_3_batch_size: int = 20) -> tuple[str, str]:

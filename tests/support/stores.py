@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from services.pipeline.adapters.account_slots import PgAccountSlots
+from services.pipeline.adapters.ai.offline import OfflineAI
 from services.pipeline.adapters.event_store import RunStore
+from services.pipeline.adapters.planner_sql import PgPlanner
+from services.pipeline.application.commands import CommandHandlers
+from services.pipeline.application.worker import RunWorker
 from shared.infra.settings import Settings
 from tests.support.stack import SESSION, drop_database, migrated_database
 
@@ -22,3 +27,11 @@ def scratch_store(label: str) -> Iterator[tuple[str, RunStore]]:
     finally:
         store.close()
         drop_database(name)
+
+
+@contextmanager
+def scratch_worker(label: str) -> Iterator[tuple[str, RunStore, CommandHandlers, RunWorker]]:
+    """A run worker with the offline AI on a scratch store: (URL, store, handlers, worker)."""
+    with scratch_store(label) as (url, store):
+        handlers = CommandHandlers(store, PgPlanner(store))
+        yield url, store, handlers, RunWorker(store, handlers, OfflineAI(), PgAccountSlots(store))
