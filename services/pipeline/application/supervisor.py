@@ -26,6 +26,7 @@ class Supervisor:
         self._on_error = on_error
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._flags: dict[str, StopFlag] = {}
+        self._resumed: set[str] = set()
 
     def carrying(self) -> set[str]:
         return {run_id for run_id, task in self._tasks.items() if not task.done()}
@@ -34,6 +35,7 @@ class Supervisor:
         if run_id in self.carrying():
             if self._flags[run_id].reason == "pause":
                 self._flags[run_id].clear()  # resumed before the worker noticed the pause
+                self._resumed.add(run_id)  # ... or after it saw the run paused: see _carry
             return
         flag = StopFlag()
         self._flags[run_id] = flag
@@ -71,7 +73,7 @@ class Supervisor:
 
     async def _guarded(self, run_id: str, flag: StopFlag) -> None:
         try:
-            await self._execute(run_id, flag)
+            await self._carry(run_id, flag)
         except asyncio.CancelledError:
             raise
         except (OperationalError, InterfaceError):
@@ -85,6 +87,19 @@ class Supervisor:
             except Exception:
                 log.exception("run %s could not be marked failed; retrying", run_id)
                 await self._retry_later(run_id, flag)
+
+    async def _carry(self, run_id: str, flag: StopFlag) -> None:
+        try:
+            while True:
+                self._resumed.discard(run_id)
+                await self._execute(run_id, flag)
+                # A resume that cleared the flag while the worker was already on its way out
+                # (it had read the run paused) would leave the run running with no one on it:
+                # the worker looks again. A run that ended or is paused returns at once.
+                if run_id not in self._resumed or flag.requested:
+                    return
+        finally:
+            self._resumed.discard(run_id)
 
     async def _retry_later(self, run_id: str, flag: StopFlag) -> None:
         await flag.sleep(RETRY_AFTER_SECONDS)
