@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from hashlib import sha1
 from typing import Any, Literal
-from uuid import NAMESPACE_URL
+from uuid import NAMESPACE_URL, uuid5
 
 from pydantic import BaseModel, ConfigDict
 
 SCHEMA_VERSION = 1
-_URL_NAMESPACE = NAMESPACE_URL.bytes
 
 
 class EventEnvelope(BaseModel):
@@ -33,14 +31,8 @@ class EventEnvelope(BaseModel):
 
 
 def event_id(run_id: str, sequence: int) -> str:
-    """Stable across republishing, so consumers can deduplicate: the name-based (SHA-1) UUID
-    ``uuid5(NAMESPACE_URL, f"automation/run/{run_id}/{sequence}")``, spelled out because the
-    relay makes one per event and ``uuid.UUID``'s checks cost more than the hash."""
-    digest = bytearray(sha1(_URL_NAMESPACE + f"automation/run/{run_id}/{sequence}".encode()).digest()[:16])
-    digest[6] = digest[6] & 0x0F | 0x50  # version 5
-    digest[8] = digest[8] & 0x3F | 0x80  # the RFC 4122 variant
-    hex_ = digest.hex()
-    return f"{hex_[:8]}-{hex_[8:12]}-{hex_[12:16]}-{hex_[16:20]}-{hex_[20:]}"
+    """Stable across republishing, so consumers can deduplicate."""
+    return str(uuid5(NAMESPACE_URL, f"automation/run/{run_id}/{sequence}"))
 
 
 def envelope(event: Any, site_id: str, account_id: str) -> dict[str, Any]:

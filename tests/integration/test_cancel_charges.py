@@ -22,6 +22,7 @@ from services.pipeline.application.worker import RunWorker
 from shared.events.commands import CancelRun, PauseRun, ResumeRun, StartRun
 from shared.infra.settings import Settings
 from tests.support.keywords import keyword_set
+from tests.support.stores import seed_site
 from tests.support.stack import SESSION, drop_database, migrated_database
 
 pytestmark = pytest.mark.integration
@@ -63,16 +64,7 @@ async def pipeline():
 
 
 def _site(url: str) -> tuple[str, str]:
-    account, site = str(uuid.uuid4()), str(uuid.uuid4())
-    with psycopg.connect(url) as conn:
-        conn.execute("INSERT INTO accounts (id, name, credits) VALUES (%s, 'a', %s)", (account, CREDITS))
-        conn.execute("INSERT INTO sites (id, account_id, name, domain) VALUES (%s, %s, 's', 'd')", (site, account))
-        conn.execute("INSERT INTO automation_config (site_id, within_stage_delay, between_stage_delay,"
-                     " stage_1_batch_size, ai_concurrency) VALUES (%s, 0, 0, 100, 16)", (site,))
-        for keyword in keyword_set():
-            conn.execute("INSERT INTO keywords (id, site_id, keyword, keyword_norm) VALUES (%s, %s, %s, %s)",
-                         (str(uuid.uuid4()), site, keyword, keyword))
-    return account, site
+    return seed_site(url, keyword_set(), credits=CREDITS, stage_1_batch_size=100, ai_concurrency=16)
 
 
 def _ledger(url: str, account: str, run_id: str) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from services.pipeline.domain.errors import InvalidTransition
 from shared.events.commands import PauseRun, StartRun
 from shared.infra.settings import Settings
 from tests.support.keywords import keyword_set
+from tests.support.stores import seed_site
 from tests.support.stack import SESSION, drop_database, migrated_database
 
 pytestmark = pytest.mark.integration
@@ -66,15 +67,8 @@ class CountedReads:
 
 
 def _site(url: str, keywords: int = 0, clusters: int = 0) -> tuple[str, str]:
-    account, site = str(uuid.uuid4()), str(uuid.uuid4())
+    account, site = seed_site(url, keyword_set()[:keywords], stage_1_batch_size=10, ai_concurrency=4)
     with psycopg.connect(url) as conn:
-        conn.execute("INSERT INTO accounts (id, name, credits) VALUES (%s, 'a', 100000)", (account,))
-        conn.execute("INSERT INTO sites (id, account_id, name, domain) VALUES (%s, %s, 's', 'd')", (site, account))
-        conn.execute("INSERT INTO automation_config (site_id, within_stage_delay, between_stage_delay,"
-                     " stage_1_batch_size, ai_concurrency) VALUES (%s, 0, 0, 10, 4)", (site,))
-        for keyword in keyword_set()[:keywords]:
-            conn.execute("INSERT INTO keywords (id, site_id, keyword, keyword_norm) VALUES (%s, %s, %s, %s)",
-                         (str(uuid.uuid4()), site, keyword, keyword))
         for n in range(clusters):
             # Names of different lengths: the bound of a group depends on which items it holds.
             conn.execute("INSERT INTO clusters (id, site_id, name, description) VALUES (%s, %s, %s, %s)",

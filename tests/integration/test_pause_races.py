@@ -6,14 +6,13 @@ import asyncio
 import random
 import uuid
 
-import psycopg
 import pytest
 
 from services.pipeline.application.service import PipelineService
 from services.pipeline.application.supervisor import Supervisor
 from shared.events.commands import PauseRun, ResumeRun, StartRun
 from tests.support.keywords import keyword_set
-from tests.support.stores import scratch_worker
+from tests.support.stores import scratch_worker, seed_site
 
 pytestmark = pytest.mark.integration
 
@@ -27,18 +26,9 @@ async def service():
 
 
 def _site(url: str) -> tuple[str, str]:
-    account, site = str(uuid.uuid4()), str(uuid.uuid4())
-    with psycopg.connect(url) as conn:
-        conn.execute("INSERT INTO accounts (id, name, credits) VALUES (%s, 'a', 100000)", (account,))
-        conn.execute("INSERT INTO sites (id, account_id, name, domain) VALUES (%s, %s, 's', 'd')", (site, account))
-        conn.execute("INSERT INTO automation_config (site_id, within_stage_delay, between_stage_delay,"
-                     " stage_1_batch_size, ai_concurrency) VALUES (%s, 0, 0, 2, 16)", (site,))
-        # Enough work (ten clustering batches, one after another) that a pause in the first
-        # quarter second mostly lands mid-run.
-        for keyword in keyword_set(topics=4, per_topic=5):
-            conn.execute("INSERT INTO keywords (id, site_id, keyword, keyword_norm) VALUES (%s, %s, %s, %s)",
-                         (str(uuid.uuid4()), site, keyword, keyword))
-    return account, site
+    # Enough work (ten clustering batches, one after another) that a pause in the first
+    # quarter second mostly lands mid-run.
+    return seed_site(url, keyword_set(topics=4, per_topic=5), stage_1_batch_size=2, ai_concurrency=16)
 
 
 async def test_pauses_at_random_moments_never_fail_the_run(service) -> None:

@@ -18,7 +18,7 @@ from services.pipeline.application.stop_flag import StopFlag
 from services.pipeline.application.worker import RunWorker
 from shared.events.commands import StartRun
 from tests.support.keywords import keyword_set
-from tests.support.stores import scratch_worker
+from tests.support.stores import scratch_worker, seed_site
 
 pytestmark = pytest.mark.integration
 IDEAS_TO_TASKS = 3
@@ -31,17 +31,9 @@ async def worker():
 
 
 def _site(url: str, stage_3_batch_size: int = 20) -> tuple[str, str]:
-    account, site = str(uuid.uuid4()), str(uuid.uuid4())
-    with psycopg.connect(url) as conn:
-        conn.execute("INSERT INTO accounts (id, name, credits) VALUES (%s, 'a', 100000)", (account,))
-        conn.execute("INSERT INTO sites (id, account_id, name, domain) VALUES (%s, %s, 's', 'd')", (site, account))
-        conn.execute("INSERT INTO automation_config (site_id, within_stage_delay, between_stage_delay,"
-                     " stage_1_batch_size, stage_3_batch_size, ai_concurrency) VALUES (%s, 0, 0, 20, %s, 4)",
-                     (site, stage_3_batch_size))
-        for keyword in keyword_set():  # 20 keywords: one clustering batch
-            conn.execute("INSERT INTO keywords (id, site_id, keyword, keyword_norm) VALUES (%s, %s, %s, %s)",
-                         (str(uuid.uuid4()), site, keyword, keyword))
-    return account, site
+    # 20 keywords: one clustering batch
+    return seed_site(url, keyword_set(), stage_1_batch_size=20, stage_3_batch_size=stage_3_batch_size,
+                     ai_concurrency=4)
 
 
 def _admit(handlers: CommandHandlers, account: str, site: str) -> str:

@@ -9,7 +9,6 @@ import contextvars
 import itertools
 import uuid
 
-import psycopg
 import pytest
 
 from services.pipeline.application.commands import CommandHandlers
@@ -17,7 +16,7 @@ from services.pipeline.application.stop_flag import StopFlag
 from shared.events.commands import StartRun
 from shared.stages import STAGES
 from tests.support.keywords import keyword_set
-from tests.support.stores import scratch_worker
+from tests.support.stores import scratch_worker, seed_site
 
 pytestmark = pytest.mark.integration
 HOP: contextvars.ContextVar[int] = contextvars.ContextVar("hop", default=-1)
@@ -30,15 +29,7 @@ async def worker():
 
 
 def _admitted_run(url: str, handlers: CommandHandlers) -> str:
-    account, site = str(uuid.uuid4()), str(uuid.uuid4())
-    with psycopg.connect(url) as conn:
-        conn.execute("INSERT INTO accounts (id, name, credits) VALUES (%s, 'a', 100000)", (account,))
-        conn.execute("INSERT INTO sites (id, account_id, name, domain) VALUES (%s, %s, 's', 'd')", (site, account))
-        conn.execute("INSERT INTO automation_config (site_id, within_stage_delay, between_stage_delay,"
-                     " stage_1_batch_size, ai_concurrency) VALUES (%s, 0, 0, 20, 4)", (site,))
-        for keyword in keyword_set():
-            conn.execute("INSERT INTO keywords (id, site_id, keyword, keyword_norm) VALUES (%s, %s, %s, %s)",
-                         (str(uuid.uuid4()), site, keyword, keyword))
+    account, site = seed_site(url, keyword_set(), stage_1_batch_size=20, ai_concurrency=4)
     run_id = str(uuid.uuid4())
     assert handlers.handle(StartRun(site_id=site, account_id=account, run_id=run_id)).outcome == "accepted"
     return run_id

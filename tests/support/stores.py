@@ -1,10 +1,14 @@
 """A run store on a scratch database of its own, for integration tests: migrated when made,
-dropped afterwards."""
+dropped afterwards; and a site to run on it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+
+import psycopg
+from psycopg import sql
 
 from services.pipeline.adapters.account_slots import PgAccountSlots
 from services.pipeline.adapters.ai.offline import OfflineAI
@@ -35,3 +39,20 @@ def scratch_worker(label: str) -> Iterator[tuple[str, RunStore, CommandHandlers,
     with scratch_store(label) as (url, store):
         handlers = CommandHandlers(store, PgPlanner(store))
         yield url, store, handlers, RunWorker(store, handlers, OfflineAI(), PgAccountSlots(store))
+
+
+def seed_site(url: str, keywords: Iterable[str] = (), *, credits: int = 100000, **config: int) -> tuple[str, str]:
+    """(account, site): an account with ``credits``, its site with ``keywords``, and the site's
+    config with no delays and ``config`` (column: value) besides the table's defaults."""
+    account, site = str(uuid.uuid4()), str(uuid.uuid4())
+    settings = {"within_stage_delay": 0, "between_stage_delay": 0, **config}
+    insert_config = sql.SQL("INSERT INTO automation_config (site_id, {}) VALUES (%s, {})").format(
+        sql.SQL(", ").join(map(sql.Identifier, settings)), sql.SQL(", ").join(sql.Placeholder() * len(settings)))
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO accounts (id, name, credits) VALUES (%s, 'a', %s)", (account, credits))
+        conn.execute("INSERT INTO sites (id, account_id, name, domain) VALUES (%s, %s, 's', 'd')", (site, account))
+        conn.execute(insert_config, (site, *settings.values()))
+        for keyword in keywords:
+            conn.execute("INSERT INTO keywords (id, site_id, keyword, keyword_norm) VALUES (%s, %s, %s, %s)",
+                         (str(uuid.uuid4()), site, keyword, keyword))
+    return account, site

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from services.pipeline.application.stop_flag import StopFlag
 from services.pipeline.application.supervisor import Supervisor
 
@@ -58,19 +60,20 @@ async def test_a_worker_that_read_the_run_paused_looks_again_after_a_resume() ->
     assert worker.executions == 2
 
 
-async def test_a_pause_after_the_resume_is_not_carried_over() -> None:
-    worker = Worker(["paused", "running"])
-    supervisor = await _paused_then_resumed_on_the_way_out(worker)
-    supervisor.request_stop(RUN, "pause")  # paused again before the worker left
+async def _pause_again(supervisor: Supervisor, worker: Worker) -> None:
+    supervisor.request_stop(RUN, "pause")  # before the worker left
     worker.leaving.set()
-    await _until_idle(supervisor)
-    assert worker.executions == 1
 
 
-async def test_a_cancel_after_the_resume_is_not_carried_over() -> None:
+async def _cancel(supervisor: Supervisor, worker: Worker) -> None:
+    await supervisor.abort(RUN, "cancel")
+
+
+@pytest.mark.parametrize("stop", [_pause_again, _cancel])
+async def test_a_pause_or_cancel_after_the_resume_is_not_carried_over(stop) -> None:
     worker = Worker(["paused", "running"])
     supervisor = await _paused_then_resumed_on_the_way_out(worker)
-    await supervisor.abort(RUN, "cancel")
+    await stop(supervisor, worker)
     await _until_idle(supervisor)
     assert worker.executions == 1
 

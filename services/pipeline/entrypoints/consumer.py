@@ -32,7 +32,7 @@ from shared.infra.topics import ensure_topics
 from shared.observability.brokers import broker_middlewares
 from shared.observability.kafka_lag import ConsumerLagProbe
 from shared.observability.logs import rebind
-from shared.observability.metrics import COMMANDS_HANDLED, DEAD_LETTERS, series
+from shared.observability.metrics import COMMANDS_HANDLED, DEAD_LETTERS
 from shared.observability.sampler import sample_forever
 from shared.observability.tracing import span_following
 
@@ -185,7 +185,7 @@ def create_app(settings: Settings) -> FastStream:
             COMMANDS_HANDLED.labels(command.type, "internal_error").inc()
             await set_aside("internal_error while deciding the command")
             return
-        series(COMMANDS_HANDLED, command.type, str(decision.outcome)).inc()
+        COMMANDS_HANDLED.labels(command.type, str(decision.outcome)).inc()
         if decision.set_aside:
             log.error("set aside %s %s: %s", command.type, command.command_id, decision.message)
             DEAD_LETTERS.labels("commands", str(decision.error_code)).inc()
