@@ -74,16 +74,18 @@ def _one_pass(stack: Stack, tenants: list[Tenant], timeout: float, interval: flo
     # would: making an httpx client costs ~40 ms of CPU (its TLS context), and 20 of them
     # made inside the clock were ~0.8 s of this process's CPU taken from the runs measured.
     customers = [(Api(stack.base_url), tenant) for tenant in tenants]
-    before = cpu.snapshot(stack)
-    started = time.perf_counter()
-    # Every site's run_now at once: one request in flight per site.
-    with ThreadPoolExecutor(max_workers=len(customers)) as pool:
-        run_ids = list(pool.map(lambda customer: start_run(*customer), customers))
-    runs, finished = _wait_all(api, list(zip(tenants, run_ids)), timeout, interval)
-    wall = time.perf_counter() - started
-    for client, _ in customers:
-        client.http.close()
-    service, backends = cpu.spent(before, cpu.snapshot(stack))
+    try:
+        before = cpu.snapshot(stack)
+        started = time.perf_counter()
+        # Every site's run_now at once: one request in flight per site.
+        with ThreadPoolExecutor(max_workers=len(customers)) as pool:
+            run_ids = list(pool.map(lambda customer: start_run(*customer), customers))
+        runs, finished = _wait_all(api, list(zip(tenants, run_ids)), timeout, interval)
+        wall = time.perf_counter() - started
+        service, backends = cpu.spent(before, cpu.snapshot(stack))
+    finally:
+        for client in (api, *(client for client, _ in customers)):
+            client.http.close()
     return _Pass(sum(items_of(run) for run in runs), wall, service, backends,
                  tuple(sorted({run["status"] for run in runs})), finished)
 

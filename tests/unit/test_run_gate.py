@@ -135,7 +135,7 @@ class Calls:
 
 async def test_a_gate_never_lets_more_calls_than_its_limit_in_at_once() -> None:
     gate = RunGate()
-    await gate.resize(3)
+    gate.resize(3)
     calls = Calls(gate)
     tasks = calls.start(20)
     await _settle()
@@ -154,7 +154,7 @@ async def test_a_gate_with_no_slots_lets_no_call_in() -> None:
     tasks = calls.start(2)
     await _settle()
     assert calls.holding == []
-    await gate.resize(2)
+    gate.resize(2)
     await _until(lambda: len(calls.holding) == 2)
     for _ in range(2):
         calls.release_one()
@@ -164,12 +164,12 @@ async def test_a_gate_with_no_slots_lets_no_call_in() -> None:
 
 async def test_more_slots_let_waiting_calls_in_at_once() -> None:
     gate = RunGate()
-    await gate.resize(1)
+    gate.resize(1)
     calls = Calls(gate)
     tasks = calls.start(5)
     await _settle()
     assert len(calls.holding) == 1
-    await gate.resize(4)  # no call returned: the waiters go in on the resize alone
+    gate.resize(4)  # no call returned: the waiters go in on the resize alone
     await _until(lambda: len(calls.holding) == 4)
     await _settle()
     assert len(calls.holding) == 4 and calls.done == 0
@@ -181,12 +181,12 @@ async def test_more_slots_let_waiting_calls_in_at_once() -> None:
 
 async def test_fewer_slots_let_calls_in_flight_finish_and_admit_none_until_below_the_limit() -> None:
     gate = RunGate()
-    await gate.resize(4)
+    gate.resize(4)
     calls = Calls(gate)
     tasks = calls.start(4)
     await _until(lambda: len(calls.holding) == 4)
     waiting = calls.start(1)
-    await gate.resize(2)
+    gate.resize(2)
     await _settle()
     assert len(calls.holding) == 4  # in flight: nothing taken away from them
 
@@ -208,7 +208,7 @@ async def test_fewer_slots_let_calls_in_flight_finish_and_admit_none_until_below
 
 async def test_a_call_woken_for_a_freed_slot_and_cancelled_before_taking_it_passes_it_on() -> None:
     gate = RunGate()
-    await gate.resize(1)
+    gate.resize(1)
     entered: list[str] = []
 
     async def enter(name: str) -> None:
@@ -236,7 +236,7 @@ async def test_a_freed_slot_wakes_one_waiting_call_not_all_of_them() -> None:
         return False
 
     gate = RunGate(stopped)
-    await gate.resize(2)
+    gate.resize(2)
     calls = Calls(gate)
     tasks = calls.start(30)
     await _settle()
@@ -256,7 +256,7 @@ async def test_a_gate_learns_how_long_a_call_holds_its_slot(monkeypatch) -> None
     now = [100.0]
     monkeypatch.setattr(ai_slots, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     gate = RunGate()
-    await gate.resize(2)
+    gate.resize(2)
     assert gate.call_seconds.seconds is None
     async with gate.slot():
         now[0] += 0.5
@@ -270,7 +270,7 @@ async def test_a_call_that_fails_still_frees_its_slot_and_counts_its_time(monkey
     now = [0.0]
     monkeypatch.setattr(ai_slots, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     gate = RunGate()
-    await gate.resize(1)
+    gate.resize(1)
     with pytest.raises(RuntimeError):
         async with gate.slot():
             now[0] += 0.25
@@ -366,7 +366,7 @@ async def test_a_lease_given_back_with_another_transaction_is_not_given_back_aga
 async def test_a_call_waiting_for_a_slot_never_starts_once_the_run_stopped() -> None:
     stop = {"requested": False}
     gate = RunGate(lambda: stop["requested"])
-    await gate.resize(1)
+    gate.resize(1)
     started: list[int] = []
     answer = asyncio.Event()
 
@@ -394,7 +394,7 @@ async def test_a_stop_wakes_calls_waiting_with_no_slot_at_all() -> None:
     await asyncio.sleep(0)
     assert not waiting.done()
     stop["requested"] = True
-    await gate.wake()
+    gate.wake()
     with pytest.raises(CallNotStarted):
         await asyncio.wait_for(waiting, timeout=5)
 

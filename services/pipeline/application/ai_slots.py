@@ -68,12 +68,12 @@ class RunGate:
         self._waiting: deque[asyncio.Future[None]] = deque()  # in arrival order
         self.call_seconds = Pace()  # how long a call holds its slot
 
-    async def resize(self, limit: int) -> None:
+    def resize(self, limit: int) -> None:
         if limit != self.limit:
             self.limit = limit
             self._wake(len(self._waiting))
 
-    async def wake(self) -> None:
+    def wake(self) -> None:
         """Let the waiting calls look again: the run may have stopped."""
         self._wake(len(self._waiting))
 

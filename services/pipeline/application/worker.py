@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 from uuid import uuid4
 
 from eventsourcing.persistence import IntegrityError
@@ -38,6 +38,7 @@ from shared.stages import LAST_STAGE, next_stage
 __all__ = ["RunWorker", "StopFlag"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 DEFAULT_AI_CONCURRENCY = 8  # runs admitted before ai_concurrency existed
 MAX_REFUSALS = 5  # consecutive refused writes before the run is given up as broken
 
@@ -231,21 +232,19 @@ class _StageFlow:
     async def run(self) -> bool:
         window, stop = self.window, self.stop
         if self.taken is None and not stop.requested:
-            started = time.monotonic()
-            self.taken = await asyncio.to_thread(self._take_first)
-            self.step_seconds.add(time.monotonic() - started)
+            self.taken = await self._hop(self._take_first)
         if self.taken is not None:
             # Taken in a hop of its own or in the one that completed the stage before.
-            await self.gate.resize(await self.slots.width() if self.slots is not None else self.size)
+            self.gate.resize(await self._width())
             step, result = self.taken
             self.taken = None
             if await self._took(step, result):
                 return True
         while True:
-            width = await self.slots.width() if self.slots is not None else self.size
-            await self.gate.resize(width)
+            width = await self._width()
+            self.gate.resize(width)
             if stop.requested:
-                await self.gate.wake()  # calls still waiting for a slot give up: their items stay pending
+                self.gate.wake()  # calls still waiting for a slot give up: their items stay pending
             halted = stop.requested or self.short or self.refused
             room = 0 if halted or self.drained else self._room(width)
             finished = window.finished()
@@ -311,10 +310,19 @@ class _StageFlow:
         stage completed. The finished groups stay in the window until recorded: a cancel
         landing meanwhile still accounts for them."""
         step = self._next_step(finished, room, preloaded, halted, self.gate.limit)
+        return await self._took(step, await self._hop(self._take, step))
+
+    async def _hop(self, blocking: Callable[..., T], *args: Any) -> T:
+        """A step in a worker thread, its time counted into the pace of the stage's steps."""
         started = time.monotonic()
-        result = await asyncio.to_thread(self._take, step)
+        result = await asyncio.to_thread(blocking, *args)
         self.step_seconds.add(time.monotonic() - started)
-        return await self._took(step, result)
+        return result
+
+    async def _width(self) -> int:
+        """The run's slots for the stage's calls (renewing the lease when due); a batch's
+        size for a stage without calls."""
+        return await self.slots.width() if self.slots is not None else self.size
 
     def _next_step(self, finished: list[Group], room: int, preloaded: list[Item] | None, halted: bool,
                    width: int) -> Step:
