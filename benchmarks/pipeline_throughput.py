@@ -154,14 +154,16 @@ def _wait_assignments(stack: Stack, label: str, more_than: int, timeout: float =
 
 def twenty_sites_two_pipelines(session: Session) -> list[Figure]:
     """The same load with a second pipeline process in the consumer group: how operators scale
-    the pipeline past one process (and one GIL). On this machine both share its 2 cores."""
+    the pipeline past one process (and one GIL), and what `make up` runs on a 2-core machine
+    (a pipeline process per core). Both share its 2 cores."""
     stack = _stack(session)
     seen = _assignments(stack, "pipeline")
     stack.start_process("pipeline2", "services.pipeline")
     try:
         _wait_assignments(stack, "pipeline2", 0)
         _wait_assignments(stack, "pipeline", seen)  # the first process took its share after the join
-        return _throughput(session, f"{SITES} sites × {KEYWORDS_PER_SITE} keywords, 2 pipeline processes",
+        label = f"{SITES} sites × {KEYWORDS_PER_SITE} keywords, 2 pipeline processes as `make up` runs on 2 cores"
+        return _throughput(session, label,
                            SITES, _twenty_sites(session), timeout=240, interval=0.05, key_suffix=".2_pipelines")
     finally:
         # Back to one process for the figures after this one: it leaves the group, the first

@@ -1,32 +1,48 @@
 #!/usr/bin/env bash
 # The application's processes in the background, for `make up` / `make down`.
-#   app.sh up    start api, pipeline, projector and scheduler (those not already running),
-#                logs and pids in .run/; return once GET /readyz answers 200.
-#   app.sh down  stop them: TERM, KILL after 15 s; no process is left behind.
+#   app.sh up    start api, PIPELINE_PROCESSES pipelines, projector and scheduler (those not
+#                already running), logs and pids in .run/; return once GET /readyz answers 200.
+#   app.sh down  stop every process a pid file in .run/ names: TERM, KILL after 15 s; no
+#                process is left behind.
 set -euo pipefail
 # shellcheck source=infra/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-RUN_DIR="$REPO_ROOT/.run"
-SERVICES=(api pipeline projector scheduler)
+RUN_DIR="${RUN_DIR:-$REPO_ROOT/.run}"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
+# One pipeline process per core by default. A process runs Python on one core at a time (its
+# GIL), and the stages' CPU is what bounds throughput at a fast provider; the processes join one
+# consumer group, which shares the sites' partitions between them (README, "Scaling out").
+PIPELINE_PROCESSES="${PIPELINE_PROCESSES:-$(nproc)}"
+[[ "$PIPELINE_PROCESSES" =~ ^[1-9][0-9]*$ ]] || die "PIPELINE_PROCESSES must be a whole number ≥ 1, not '$PIPELINE_PROCESSES'"
+# The k-th pipeline process after the first serves /metrics on 9110 + k - 1 (9111, 9112, …):
+# the first keeps the pipeline's default, 9101, beside the projector's 9102 and scheduler's 9103.
+EXTRA_PIPELINE_METRICS_PORT=9110
+SERVICES=(api pipeline)
+for ((k = 2; k <= PIPELINE_PROCESSES; k++)); do SERVICES+=("pipeline-$k"); done
+SERVICES+=(projector scheduler)
+
+# A process's label is its service, and a number after a dash for a pipeline after the first.
+module_of() { echo "services.${1%%-*}"; }
 
 up() {
   mkdir -p "$RUN_DIR"
   export AUTOMATION_ADMIN_TOKEN="${AUTOMATION_ADMIN_TOKEN:-dev-admin-token}"
   local svc
   for svc in "${SERVICES[@]}"; do
-    if pid_alive "$RUN_DIR/$svc.pid" "services.$svc"; then
+    if pid_alive "$RUN_DIR/$svc.pid" "$(module_of "$svc")"; then
       log "$svc already running (pid $(cat "$RUN_DIR/$svc.pid"))"
       continue
     fi
     rm -f "$RUN_DIR/$svc.pid"
+    local extra=()
+    if [[ "$svc" == pipeline-* ]]; then extra=("METRICS_PORT=$((EXTRA_PIPELINE_METRICS_PORT + ${svc#pipeline-} - 1))"); fi
     # setsid: each service gets its own process group, which `down` signals as a whole, and
     # outlives make. The inner shell writes its pid, which `exec` hands on to Python.
     # shellcheck disable=SC2016
     # The subshell's own descriptors go to the log too, so nothing holds make's stdout open.
     (cd "$REPO_ROOT" && exec setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$RUN_DIR/$svc.pid" \
-      "$PYTHON_BIN" -m "services.$svc") >"$RUN_DIR/$svc.log" 2>&1 </dev/null &
+      env "${extra[@]}" "$PYTHON_BIN" -m "$(module_of "$svc")") >"$RUN_DIR/$svc.log" 2>&1 </dev/null &
     log "$svc started (log: .run/$svc.log)"
   done
 
@@ -54,16 +70,14 @@ PY
 }
 
 down() {
-  local svc
+  # Every pid file, not only this PIPELINE_PROCESSES's: an `up` with more pipelines stops too.
+  local pidfile pidfiles=()
+  for pidfile in "$RUN_DIR"/*.pid; do [ -s "$pidfile" ] && pidfiles+=("$pidfile"); done
   # TERM all at once, so shutdowns overlap; then wait for (or KILL) each.
-  for svc in "${SERVICES[@]}"; do
-    if [ -s "$RUN_DIR/$svc.pid" ]; then kill -TERM -- "-$(cat "$RUN_DIR/$svc.pid")" 2>/dev/null || true; fi
-  done
-  for svc in "${SERVICES[@]}"; do
-    if [ -s "$RUN_DIR/$svc.pid" ]; then
-      stop_pid "$RUN_DIR/$svc.pid" 15
-      log "$svc stopped"
-    fi
+  for pidfile in "${pidfiles[@]}"; do kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null || true; done
+  for pidfile in "${pidfiles[@]}"; do
+    stop_pid "$pidfile" 15
+    log "$(basename "$pidfile" .pid) stopped"
   done
 }
 

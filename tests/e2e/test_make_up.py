@@ -1,0 +1,101 @@
+"""`make up` (infra/app.sh) starts a pipeline process per PIPELINE_PROCESSES beside the
+other services, they share the consumer group, and `make down` leaves no process behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from shared.infra.settings import Settings
+from shared.infra.topics import delete_topics
+from tests.support.client import Api
+from tests.support.keywords import keyword_set
+from tests.support.stack import ADMIN_TOKEN, ROOT, SESSION, app_database_url, drop_database, free_port, migrated_database
+
+pytestmark = pytest.mark.e2e
+LABELS = ["api", "pipeline", "pipeline-2", "projector", "scheduler"]
+
+
+def _app_sh(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(ROOT / "infra" / "app.sh"), command], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _wait_for_line(log: Path, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"{log.name} never logged {text!r}"
+        time.sleep(0.2)
+
+
+def test_up_runs_one_pipeline_per_process_asked_and_down_stops_them_all(tmp_path: Path) -> None:
+    database = f"automation_test_makeup_{SESSION}"
+    migrated_database(database)
+    port = free_port()
+    env = {
+        **os.environ,
+        "RUN_DIR": str(tmp_path),
+        "PYTHON_BIN": sys.executable,
+        "PIPELINE_PROCESSES": "2",
+        "DATABASE_URL": app_database_url(database),
+        "KAFKA_TOPIC_PREFIX": f"test-{SESSION}-makeup.",
+        "AUTOMATION_ADMIN_TOKEN": ADMIN_TOKEN,
+        "API_HOST": "127.0.0.1",
+        "API_PORT": str(port),
+        "AI_PROVIDER": "offline",
+        "KAFKA_SESSION_TIMEOUT_MS": "6000",
+        # No /metrics servers: their default ports would collide with a `make up` already
+        # running on this machine. Which port each process gets is not what this test is about.
+        "INSTRUMENTATION": "false",
+    }
+    pids: dict[str, int] = {}
+    try:
+        up = _app_sh("up", env)
+        assert up.returncode == 0, up.stdout + up.stderr
+        pids = {label: int((tmp_path / f"{label}.pid").read_text()) for label in LABELS}
+        assert all(_alive(pid) for pid in pids.values()), pids
+        for label in ("pipeline", "pipeline-2"):
+            cmdline = Path(f"/proc/{pids[label]}/cmdline").read_bytes().split(b"\0")
+            assert b"services.pipeline" in cmdline, cmdline
+            _wait_for_line(tmp_path / f"{label}.log", "assigned to partitions")
+
+        api = Api(f"http://127.0.0.1:{port}")
+        tenant = api.tenant()
+        api.import_keywords(tenant, keyword_set(topics=2, per_topic=3))
+        api.configure(tenant, within_stage_delay=0, between_stage_delay=0)
+        answer = api.run_now(tenant)
+        assert answer.status_code == 202, answer.text
+        assert api.wait_status(tenant, answer.json()["run_id"], "completed", "failed", timeout=120)["status"] == "completed"
+
+        again = _app_sh("up", env)  # idempotent: nothing started twice
+        assert again.returncode == 0 and again.stdout.count("already running") == len(LABELS), again.stdout
+    finally:
+        down = _app_sh("down", env)
+        drop_database(database)
+        asyncio.run(delete_topics(Settings(kafka_topic_prefix=env["KAFKA_TOPIC_PREFIX"])))
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert pids and not any(_alive(pid) for pid in pids.values())
+    assert not list(tmp_path.glob("*.pid"))
+
+
+@pytest.mark.parametrize("processes", ["0", "two", "-1"])
+def test_up_refuses_a_pipeline_count_that_is_not_a_whole_number_and_starts_nothing(tmp_path: Path,
+                                                                                    processes: str) -> None:
+    env = {**os.environ, "RUN_DIR": str(tmp_path), "PYTHON_BIN": sys.executable, "PIPELINE_PROCESSES": processes}
+    up = _app_sh("up", env)
+    assert up.returncode != 0
+    assert f"PIPELINE_PROCESSES must be a whole number ≥ 1, not '{processes}'" in up.stderr
+    assert not list(tmp_path.iterdir())
