@@ -330,6 +330,18 @@ def test_all_that_was_pending_admitted_drains_the_stage(database, stage_2) -> No
     assert len(result.admitted) == 12 and result.drained and not result.completed
 
 
+@pytest.mark.parametrize("want, drained", [(12, True), (11, False)])
+def test_a_load_knows_whether_it_took_the_last_pending_item(database, stage_2, want, drained) -> None:
+    """Twelve pending: a load that takes all twelve drains the stage, though it found no fewer
+    than it asked for; one that takes eleven leaves one to come."""
+    store, planner, runs, steps, account, site, run_id, loaded = stage_2
+    _set_available(database, account, run_id, batch_bound(planner, site, 2, loaded))
+
+    result = steps.take(runs.held(run_id), 2, Step([], want=want, may_complete=True, batch_id="w/g1", at_least=4))
+
+    assert len(result.admitted) == want and result.drained is drained and not result.completed
+
+
 # --- StageSteps: a stage starts in its first step, the run completes in the last -------------
 
 

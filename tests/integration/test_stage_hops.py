@@ -9,6 +9,7 @@ import contextvars
 import itertools
 import uuid
 
+import psycopg
 import pytest
 
 from services.pipeline.application.commands import CommandHandlers
@@ -89,3 +90,36 @@ async def test_a_worker_starts_from_the_run_as_its_admission_saved_it(worker, mo
     # Not even to begin: every commit started from the run as saved last (its completion reads
     # the site's slot, another aggregate).
     assert uuid.UUID(run_id) not in reads
+
+
+async def test_clustering_records_its_last_batch_and_completes_in_one_transaction(worker, monkeypatch) -> None:
+    """Twenty keywords in batches of ten: the second batch's load takes the last of them and
+    knows it (it asks for one more than it takes), so the step that records that batch also
+    completes the stage, in one transaction and with no load of its own. Clustering records a
+    batch in a transaction of its own before it loads the next, so that load would cost one."""
+    url, store, handlers, run_worker = worker
+    account, site = seed_site(url, keyword_set(), stage_1_batch_size=10, ai_concurrency=4)
+    run_id = str(uuid.uuid4())
+    assert handlers.handle(StartRun(site_id=site, account_id=account, run_id=run_id)).outcome == "accepted"
+    loads: list[int] = []
+    step_reads = run_worker.planner.step_reads
+
+    def counted(site_id, run_id_, account_id, stage, limit, *args, **kwargs):
+        if stage == 1 and limit:
+            loads.append(limit)
+        return step_reads(site_id, run_id_, account_id, stage, limit, *args, **kwargs)
+
+    monkeypatch.setattr(run_worker.planner, "step_reads", counted)
+    async with asyncio.timeout(60):
+        await run_worker.execute(run_id, StopFlag())
+
+    assert store.get(uuid.UUID(run_id)).status == "completed"
+    assert loads == [11, 11]  # each batch's ten, and one more to tell whether any follow
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT xmin::text, topic FROM automation_events WHERE originator_id = %s"
+                            " ORDER BY originator_version", (uuid.UUID(run_id),)).fetchall()
+    transactions: dict[str, list[str]] = {}
+    for xmin, topic in rows:
+        transactions.setdefault(xmin, []).append(topic.rpartition(":")[2])
+    completing = next(t for t in transactions.values() if "StageCompleted" in t)  # stage 1's
+    assert completing == ["CreditsUsed", "BatchProcessed", "StageCompleted"], transactions

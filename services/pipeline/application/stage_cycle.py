@@ -76,6 +76,12 @@ class StageSteps:
             recorded = {i for g in step.finished for i in g.item_ids}
             step = replace(step, finished=[], skip=[i for i in step.skip if i not in recorded])
         loaded, items = step.preloaded or [], step.preloaded or []
+        # Were more pending than asked for? A load asks for one more item than it may admit, so
+        # that the step whose load empties the stage knows it: the step after it records the
+        # last groups and completes the stage in one transaction, with no load of its own (a
+        # load finding nothing, in lockstep a transaction of its own before it). A preloaded
+        # batch was asked for without one more: only a short one tells.
+        more = len(loaded) >= step.want
         total = 0
         if step.want or step.starting:
             with self.planner.reading():
@@ -84,17 +90,17 @@ class StageSteps:
                     # the latter two are read even when no item turns out to be pending.
                     reads = self.planner.step_reads(
                         run.site_id, run.run_id, run.account_id, stage,
-                        step.want if step.preloaded is None else 0, step.skip,
+                        step.want + 1 if step.preloaded is None else 0, step.skip,
                         clusters=sends_existing_clusters(stage), credits=step.checks_credits)
                     if step.preloaded is None:
-                        loaded = reads.items
+                        loaded, more = reads.items[:step.want], len(reads.items) > step.want
                     result.clusters = reads.clusters if loaded else None
                     items = self._affordable(run, stage, step, loaded, result.clusters, reads.available)
                 if step.starting:
-                    total = self._total(run, stage, step, loaded)
-        # Fewer were pending than asked for, and all of them admitted: none will follow. Those
+                    total = self._total(run, stage, step, loaded, more)
+        # No more were pending than loaded, and all of them admitted: none will follow. Those
         # the balance left out are still pending.
-        result.drained = len(loaded) < step.want and len(items) == len(loaded)
+        result.drained = step.want > 0 and not more and len(items) == len(loaded)
         result.short = bool(loaded) and not items
         completing = step.may_complete and not items and not result.short and (result.drained or step.drained)
         if step.finished or items or completing or step.starting:
@@ -144,10 +150,10 @@ class StageSteps:
 
         self.runs.commit(run_id, mutate, writes)
 
-    def _total(self, run: AutomationRun, stage: int, step: Step, loaded: list[Item]) -> int:
-        """The stage's pending items as it starts: a load that found fewer than it asked for,
+    def _total(self, run: AutomationRun, stage: int, step: Step, loaded: list[Item], more: bool) -> int:
+        """The stage's pending items as it starts: a load that found no more than it took,
         skipping nothing, saw them all; otherwise they are counted."""
-        if step.preloaded is None and not step.skip and len(loaded) < step.want:
+        if step.preloaded is None and not step.skip and step.want and not more:
             return len(loaded)
         return self.planner.count_pending(run.site_id, run.run_id, stage)
 
