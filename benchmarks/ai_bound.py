@@ -10,7 +10,7 @@ calls × 200 ms at any concurrency; the other AI stages make one call per item; 
 make none and count only in the whole run's wall time. Wall times are the read model's
 ``started_at``/``completed_at`` of each stage and of the run.
 
-Each pipeline process first carries one run that is not measured. The first run after a
+Each measured run follows one that is not measured. The first run after a
 start pays once for what a process then keeps: its pools' connections, each statement
 prepared on each of them, code imported on first use. That is 20-25 ms more in the first
 stage (0.45 s against 0.42-0.43 s for stage 1 at concurrency 1, same machine, same sitting),
@@ -34,19 +34,15 @@ CONCURRENCIES = (1, 4, 16)
 
 
 WARM_UP_KEYWORDS = 10
-_warmed: set[int] = set()  # pipeline processes (pids) that have carried their unmeasured run
 
 
 def stack(session: Session):
     return session.stack("ai200", OFFLINE_AI_LATENCY_MS=str(LATENCY_MS))
 
 
-def _warm_up(api: Api, pipeline_pid: int) -> None:
-    if pipeline_pid in _warmed:
-        return
+def _warm_up(api: Api) -> None:
     tenant = site_with_keywords(api, WARM_UP_KEYWORDS)
     wait_finished(api, tenant, start_run(api, tenant), timeout=120)
-    _warmed.add(pipeline_pid)
 
 
 def _calls(stage: int, result: dict[str, Any], config: dict[str, Any]) -> int:
@@ -81,9 +77,8 @@ def _keys(concurrency: int) -> list[tuple[str, str, str]]:
 
 
 def measure(session: Session, concurrency: int) -> list[Figure]:
-    running = stack(session)
-    api = Api(running.base_url)
-    _warm_up(api, running.procs["pipeline"].pid)
+    api = Api(stack(session).base_url)
+    _warm_up(api)
     tenant = site_with_keywords(api, KEYWORDS)
     label = ""
     try:

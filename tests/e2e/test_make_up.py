@@ -3,20 +3,16 @@ other services, they share the consumer group, and `make down` leaves no process
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from shared.infra.settings import Settings
-from shared.infra.topics import delete_topics
 from tests.support.client import Api
 from tests.support.keywords import keyword_set
-from tests.support.stack import ADMIN_TOKEN, ROOT, SESSION, app_database_url, drop_database, free_port, migrated_database
+from tests.support.stack import ROOT, Stack, wait_for_text
 
 pytestmark = pytest.mark.e2e
 LABELS = ["api", "pipeline", "pipeline-2", "projector", "scheduler"]
@@ -34,29 +30,14 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _wait_for_line(log: Path, text: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in log.read_text(errors="replace"):
-        assert time.monotonic() < deadline, f"{log.name} never logged {text!r}"
-        time.sleep(0.2)
-
-
 def test_up_runs_one_pipeline_per_process_asked_and_down_stops_them_all(tmp_path: Path) -> None:
-    database = f"automation_test_makeup_{SESSION}"
-    migrated_database(database)
-    port = free_port()
+    # The stack's database, topics and environment, its processes started by app.sh instead.
+    stack = Stack("makeup")
     env = {
-        **os.environ,
+        **stack.env,
         "RUN_DIR": str(tmp_path),
         "PYTHON_BIN": sys.executable,
         "PIPELINE_PROCESSES": "2",
-        "DATABASE_URL": app_database_url(database),
-        "KAFKA_TOPIC_PREFIX": f"test-{SESSION}-makeup.",
-        "AUTOMATION_ADMIN_TOKEN": ADMIN_TOKEN,
-        "API_HOST": "127.0.0.1",
-        "API_PORT": str(port),
-        "AI_PROVIDER": "offline",
-        "KAFKA_SESSION_TIMEOUT_MS": "6000",
         # No /metrics servers: their default ports would collide with a `make up` already
         # running on this machine. Which port each process gets is not what this test is about.
         "INSTRUMENTATION": "false",
@@ -70,9 +51,9 @@ def test_up_runs_one_pipeline_per_process_asked_and_down_stops_them_all(tmp_path
         for label in ("pipeline", "pipeline-2"):
             cmdline = Path(f"/proc/{pids[label]}/cmdline").read_bytes().split(b"\0")
             assert b"services.pipeline" in cmdline, cmdline
-            _wait_for_line(tmp_path / f"{label}.log", "assigned to partitions")
+            wait_for_text(tmp_path / f"{label}.log", "assigned to partitions", timeout=60)
 
-        api = Api(f"http://127.0.0.1:{port}")
+        api = Api(stack.base_url)
         tenant = api.tenant()
         api.import_keywords(tenant, keyword_set(topics=2, per_topic=3))
         api.configure(tenant, within_stage_delay=0, between_stage_delay=0)
@@ -84,8 +65,7 @@ def test_up_runs_one_pipeline_per_process_asked_and_down_stops_them_all(tmp_path
         assert again.returncode == 0 and again.stdout.count("already running") == len(LABELS), again.stdout
     finally:
         down = _app_sh("down", env)
-        drop_database(database)
-        asyncio.run(delete_topics(Settings(kafka_topic_prefix=env["KAFKA_TOPIC_PREFIX"])))
+        stack.__exit__()  # its topics and database; it started no process of its own
     assert down.returncode == 0, down.stdout + down.stderr
     assert pids and not any(_alive(pid) for pid in pids.values())
     assert not list(tmp_path.glob("*.pid"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
 import psycopg
@@ -11,7 +10,7 @@ import pytest
 
 from tests.support.client import Api
 from tests.support.keywords import keyword_set
-from tests.support.stack import LOG_DIR, SESSION, Stack
+from tests.support.stack import LOG_DIR, SESSION, Stack, wait_for_text
 
 pytestmark = pytest.mark.e2e
 SITES = 16  # with 6 partitions over 2 members, all on one member has odds of 2^-15
@@ -25,11 +24,8 @@ def _accepted_starts(stack: Stack, label: str) -> int:
     return sum(1 for line in _log(stack, label).splitlines() if "StartRun" in line and ": accepted" in line)
 
 
-def _wait_for_line(stack: Stack, label: str, text: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in _log(stack, label):
-        assert time.monotonic() < deadline, f"{label} never logged {text!r}"
-        time.sleep(0.1)
+def _wait_for_line(stack: Stack, label: str, text: str) -> None:
+    wait_for_text(LOG_DIR / f"{SESSION}-{stack.name}-{label}.log", text)
 
 
 def test_runs_spread_over_two_pipelines_and_move_when_one_dies() -> None:

@@ -77,6 +77,14 @@ def drop_database(name: str, server: str | None = None, attempts: int = 20) -> N
             time.sleep(0.5)
 
 
+def wait_for_text(log: Path, text: str, timeout: float = 30.0) -> None:
+    """Until a process's log file holds ``text``; fails the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (log.exists() and text in log.read_text(errors="replace")):
+        assert time.monotonic() < deadline, f"{log.name} never logged {text!r}"
+        time.sleep(0.1)
+
+
 class Stack:
     """api + pipeline(s) + projector against one fresh database and a private topic prefix."""
 

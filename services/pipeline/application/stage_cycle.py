@@ -80,7 +80,8 @@ class StageSteps:
         # that the step whose load empties the stage knows it: the step after it records the
         # last groups and completes the stage in one transaction, with no load of its own (a
         # load finding nothing, in lockstep a transaction of its own before it). A preloaded
-        # batch was asked for without one more: only a short one tells.
+        # batch was asked for without one more: only a short one tells. A step that asks for
+        # nothing learns nothing: more may follow.
         more = len(loaded) >= step.want
         total = 0
         if step.want or step.starting:
@@ -100,7 +101,7 @@ class StageSteps:
                     total = self._total(run, stage, step, loaded, more)
         # No more were pending than loaded, and all of them admitted: none will follow. Those
         # the balance left out are still pending.
-        result.drained = step.want > 0 and not more and len(items) == len(loaded)
+        result.drained = not more and len(items) == len(loaded)
         result.short = bool(loaded) and not items
         completing = step.may_complete and not items and not result.short and (result.drained or step.drained)
         if step.finished or items or completing or step.starting:
@@ -153,7 +154,7 @@ class StageSteps:
     def _total(self, run: AutomationRun, stage: int, step: Step, loaded: list[Item], more: bool) -> int:
         """The stage's pending items as it starts: a load that found no more than it took,
         skipping nothing, saw them all; otherwise they are counted."""
-        if step.preloaded is None and not step.skip and step.want and not more:
+        if step.preloaded is None and not step.skip and not more:
             return len(loaded)
         return self.planner.count_pending(run.site_id, run.run_id, stage)
 
