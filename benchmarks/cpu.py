@@ -3,6 +3,10 @@ database, read from /proc (utime + stime), so that a figure can say CPU-seconds 
 
 Kafka's broker is shared with everyone on the machine and is left out: its CPU can't be
 told apart per client.
+
+And the whole machine's time over a measurement (/proc/stat): how many cores were busy and
+what share the hypervisor took (steal). A figure bound by the machine's CPU moves with both,
+and on this VM both wander for minutes at a time.
 """
 
 from __future__ import annotations
@@ -27,6 +31,36 @@ def cpu_seconds(pid: int) -> float:
     # The command name (field 2) may hold spaces: count fields after its closing parenthesis.
     fields = stat[stat.rindex(")") + 2:].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+@dataclass(frozen=True)
+class MachineTimes:
+    """The jiffies of every CPU together, from the first line of /proc/stat."""
+
+    busy: int  # user, nice, system, irq, softirq
+    idle: int  # idle and iowait
+    steal: int
+
+    @classmethod
+    def now(cls) -> "MachineTimes":
+        with open("/proc/stat") as handle:
+            user, nice, system, idle, iowait, irq, softirq, steal = map(int, handle.readline().split()[1:9])
+        return cls(user + nice + system + irq + softirq, idle + iowait, steal)
+
+    def __sub__(self, other: "MachineTimes") -> "MachineTimes":
+        return MachineTimes(self.busy - other.busy, self.idle - other.idle, self.steal - other.steal)
+
+    def __add__(self, other: "MachineTimes") -> "MachineTimes":
+        return MachineTimes(self.busy + other.busy, self.idle + other.idle, self.steal + other.steal)
+
+    def busy_cores(self, cores: int) -> float:
+        """Cores busy on average: the busy share of all the time, times the cores."""
+        total = self.busy + self.idle + self.steal
+        return cores * self.busy / total if total else 0.0
+
+    def steal_share(self) -> float:
+        total = self.busy + self.idle + self.steal
+        return self.steal / total if total else 0.0
 
 
 def backend_pids(stack: Stack) -> list[int]:
