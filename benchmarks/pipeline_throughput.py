@@ -1,6 +1,7 @@
 """Pipeline throughput at 0 ms AI, end to end: run_now until the read models show every run
-completed, for the shipped sample site alone and for 20 sites at once, with the CPU time
-every process of the stack spent per item.
+completed, for the shipped sample site alone, for 20 small sites (30 keywords) at once with
+one pipeline process and with two, and for 20 sites the sample's size at once with two, with
+the CPU time every process of the stack spent per item and the machine's state meanwhile.
 
 At zero AI latency what is measured is the pipeline's own cost per item: Kafka, event
 store, output rows, outbox relay, projection, API.
