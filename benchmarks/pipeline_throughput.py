@@ -21,7 +21,7 @@ from benchmarks.figures import CORES, Figure, Measurement
 from benchmarks.fixtures import items_of, site_with_keywords, start_run
 from benchmarks.session import Session
 from tests.support.client import Api, Tenant
-from tests.support.stack import LOG_DIR, SESSION, Stack
+from tests.support.stack import Stack
 
 SITES = 20
 # A pass takes about 2 s on a VM whose speed wanders within minutes, and two passes of a run
@@ -149,7 +149,7 @@ def twenty_sites(session: Session) -> list[Figure]:
 
 def _assignments(stack: Stack, label: str) -> int:
     """How many partition assignments the process has logged (one per rebalance it joined)."""
-    log = LOG_DIR / f"{SESSION}-{stack.name}-{label}.log"
+    log = stack.log_path(label)
     return log.read_text(errors="replace").count("assigned to partitions") if log.exists() else 0
 
 

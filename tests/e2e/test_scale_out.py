@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import signal
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from tests.support.client import Api
 from tests.support.keywords import keyword_set
-from tests.support.stack import LOG_DIR, SESSION, Stack, wait_for_text
+from tests.support.stack import Stack, wait_for_text
 
 pytestmark = pytest.mark.e2e
 SITES = 16  # with 6 partitions over 2 members, all on one member has odds of 2^-15
 
 
 def _log(stack: Stack, label: str) -> str:
-    return Path(LOG_DIR / f"{SESSION}-{stack.name}-{label}.log").read_text()
+    return stack.log_path(label).read_text()
 
 
 def _accepted_starts(stack: Stack, label: str) -> int:
@@ -25,7 +24,7 @@ def _accepted_starts(stack: Stack, label: str) -> int:
 
 
 def _wait_for_line(stack: Stack, label: str, text: str) -> None:
-    wait_for_text(LOG_DIR / f"{SESSION}-{stack.name}-{label}.log", text)
+    wait_for_text(stack.log_path(label), text)
 
 
 def test_runs_spread_over_two_pipelines_and_move_when_one_dies() -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.support.client import Api
 from tests.support.keywords import keyword_set
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
-from tests.support.stack import LOG_DIR, SESSION, Stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 AI_CALLS = {"ai cluster_keywords", "ai generate_ideas", "ai write_article", "ai image_prompts", "ai generate_image"}
@@ -42,7 +41,7 @@ def _wait_for_trace(receiver: OtlpReceiver, timeout: float = 60.0) -> tuple[str,
 
 
 def _log_records(stack: Stack, label: str) -> list[dict]:
-    lines = Path(LOG_DIR / f"{SESSION}-{stack.name}-{label}.log").read_text().splitlines()
+    lines = stack.log_path(label).read_text().splitlines()
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 

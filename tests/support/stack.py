@@ -135,7 +135,7 @@ class Stack:
 
     def start_process(self, label: str, module: str, **env: str) -> subprocess.Popen[bytes]:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
-        log = open(LOG_DIR / f"{SESSION}-{self.name}-{label}.log", "ab")
+        log = open(self.log_path(label), "ab")
         # Each process its own free port: two pipelines, or teammates' stacks, never collide.
         self.metrics_ports[label] = free_port()
         proc = subprocess.Popen(
@@ -145,6 +145,10 @@ class Stack:
         )
         self.procs[label] = proc
         return proc
+
+    def log_path(self, label: str) -> Path:
+        """Where the stack's process ``label`` writes its output."""
+        return LOG_DIR / f"{SESSION}-{self.name}-{label}.log"
 
     def metrics_url(self, label: str) -> str:
         if label == "api":
