@@ -115,11 +115,15 @@ class LocalPostgres:
         except subprocess.CalledProcessError as error:
             raise RuntimeError(f"PostgreSQL did not start on {self.host}:{self.port}:\n{self._log_tail()}") from error
 
-    def _ensure_roles(self, owner: Role, app: Role | None) -> None:
+    def superuser(self, database: str = "postgres") -> psycopg.Connection:
+        """A session of the server's superuser, over its socket: an administrator's."""
         info = PostmasterInfo.read_from_pgdata(self.data_dir)
         assert info is not None and info.socket_dir is not None
-        with psycopg.connect(host=str(info.socket_dir), port=self.port, user=SUPERUSER, dbname="postgres",
-                             autocommit=True) as conn:
+        return psycopg.connect(host=str(info.socket_dir), port=self.port, user=SUPERUSER, dbname=database,
+                               autocommit=True)
+
+    def _ensure_roles(self, owner: Role, app: Role | None) -> None:
+        with self.superuser() as conn:
             _ensure_login(conn, owner, "CREATEDB")
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (owner.database,)).fetchone():
                 conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(

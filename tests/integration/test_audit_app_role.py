@@ -96,6 +96,30 @@ def test_the_app_role_cannot_rewrite_even_with_the_migrations_setting(server: Lo
             conn.execute(statement)
 
 
+def test_an_extension_installed_into_public_leaves_upgrades_working(server: LocalPostgres) -> None:
+    """An administrator adds pg_stat_statements to the application's database, as one does to
+    find slow statements: its objects land in ``public``, owned by the superuser, and its reset
+    function is not executable by PUBLIC. The next `db upgrade` still grants the owner's own
+    objects to the services' role, and leaves the extension's as its owner set them."""
+    with server.superuser(OWNER.database) as conn:
+        conn.execute("CREATE EXTENSION pg_stat_statements SCHEMA public")
+    try:
+        upgraded = _cli({"DATABASE_URL": server.url(APP), "DATABASE_OWNER_URL": server.url(OWNER)}, "db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        with psycopg.connect(server.url(APP)) as conn:
+            rights = conn.execute(
+                "SELECT has_function_privilege('pg_stat_statements_reset(oid, oid, bigint, boolean)', 'EXECUTE'),"
+                " has_table_privilege('pg_stat_statements', 'INSERT'),"
+                " has_function_privilege('append_automation_events(uuid[], bigint[], text[], bytea[], text[], int)',"
+                " 'EXECUTE'), has_table_privilege('run_view', 'INSERT'),"
+                " has_sequence_privilege('automation_events_notification_id_seq', 'USAGE'),"
+                " has_table_privilege('automation_events', 'UPDATE')").fetchone()
+        assert rights == (False, False, True, True, True, False)
+    finally:
+        with server.superuser(OWNER.database) as conn:
+            conn.execute("DROP EXTENSION pg_stat_statements")
+
+
 def test_the_app_role_is_a_plain_login(server: LocalPostgres) -> None:
     with psycopg.connect(server.url(APP)) as conn:
         assert conn.execute("SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles"
