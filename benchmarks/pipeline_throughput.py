@@ -104,7 +104,7 @@ def _throughput(session: Session, label: str, sites: int, new_sites: Callable[[]
     items = sum(p.items for p in passes)
     service, backends = sum(p.service for p in passes), sum(p.backends for p in passes)
     finished = all(p.finished for p in passes)
-    machine = sum((p.machine for p in passes[1:]), passes[0].machine)
+    machine = sum((p.machine for p in passes), cpu.MachineTimes(0, 0, 0))
     busy, steal = machine.busy_cores(CORES), machine.steal_share()
     note = (f"median of {len(passes)} passes ({', '.join(f'{p.rate:.0f}' for p in passes)} items/s); "
             f"{sites} run(s), {middle.items} items, {middle.wall:.1f} s, status {'/'.join(middle.statuses)}; "
