@@ -23,7 +23,7 @@ import math
 from typing import Any
 
 from benchmarks.figures import Figure, Measurement, not_available
-from benchmarks.fixtures import Unsupported, ai_stages, seconds, set_ai_concurrency, site_with_keywords, start_run, wait_finished
+from benchmarks.fixtures import Unsupported, ai_stages, seconds, set_ai_concurrency, site_with_keywords, wait_finished
 from benchmarks.session import Session
 from shared.stages import BY_NUMBER
 from tests.support.client import Api
@@ -31,9 +31,7 @@ from tests.support.client import Api
 LATENCY_MS = 200
 KEYWORDS = 40
 CONCURRENCIES = (1, 4, 16)
-
-
-WARM_UP_KEYWORDS = 10
+WARM_UP_KEYWORDS = 10  # the unmeasured run before each measured one (the docstring says why)
 
 
 def stack(session: Session):
@@ -42,7 +40,7 @@ def stack(session: Session):
 
 def _warm_up(api: Api) -> None:
     tenant = site_with_keywords(api, WARM_UP_KEYWORDS)
-    wait_finished(api, tenant, start_run(api, tenant), timeout=120)
+    wait_finished(api, tenant, api.start_run(tenant), timeout=120)
 
 
 def _calls(stage: int, result: dict[str, Any], config: dict[str, Any]) -> int:
@@ -88,7 +86,7 @@ def measure(session: Session, concurrency: int) -> list[Figure]:
             return [not_available(*key, "ai_concurrency not supported") for key in _keys(concurrency)]
         label = "ai_concurrency not supported: the pipeline's own (serial) pace; "
     config = api.call(tenant.token, "GET", "/api/v1/automation/config", params={"site_id": tenant.site_id}).json()
-    run = wait_finished(api, tenant, start_run(api, tenant), timeout=300)
+    run = wait_finished(api, tenant, api.start_run(tenant), timeout=300)
     stages = stage_ratios(run, config, concurrency)
     wall = seconds(run["completed_at"]) - seconds(run["started_at"])
     ideal = sum(s["ideal_s"] for s in stages.values())

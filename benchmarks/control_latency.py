@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from benchmarks.figures import Figure, Measurement, latency_figures
 from benchmarks.fixtures import (
-    RICH, Unsupported, pending_articles, set_ai_concurrency, start_run, wait_current,
+    RICH, Unsupported, pending_articles, set_ai_concurrency, wait_current,
 )
 from benchmarks.session import Session
 from tests.support.client import Api, Tenant
@@ -56,7 +56,7 @@ def cancels(api: Api, tenant: Tenant, run_id: str) -> list[float]:
     took, deadline = [], time.monotonic() + CAP_SECONDS
     while len(took) < TRIES and time.monotonic() < deadline:
         if took:
-            run_id = start_run(api, tenant)
+            run_id = api.start_run(tenant)
             _at_stage_4(api, tenant)
         gone = lambda run, run_id=run_id: run is None or run["run_id"] != run_id or run["status"] == "cancelled"  # noqa: E731
         took.append(_control(api, tenant, "cancel", run_id, gone))
@@ -77,7 +77,7 @@ def control(session: Session) -> list[Figure]:
     except Unsupported:
         in_flight = f"ai_concurrency not supported: the pipeline's own calls of {LATENCY_MS} ms in flight"
     pending_articles(stack, tenant, TASKS)
-    run_id = start_run(api, tenant)
+    run_id = api.start_run(tenant)
     pauses, resumes = pause_and_resume(api, tenant, run_id)
     took = cancels(api, tenant, run_id)
     figures = []

@@ -40,12 +40,6 @@ def set_ai_concurrency(api: Api, tenant: Tenant, concurrency: int) -> None:
     assert answer.status_code == 200, answer.text
 
 
-def start_run(api: Api, tenant: Tenant) -> str:
-    answer = api.run_now(tenant)
-    assert answer.status_code == 202, answer.text
-    return answer.json()["run_id"]
-
-
 def wait_finished(api: Api, tenant: Tenant, run_id: str, timeout: float) -> dict[str, Any]:
     """The run once the read model shows it completed (its last event, so every read model
     of the run is current: the projector applies a run's events in order)."""

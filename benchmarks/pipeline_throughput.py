@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks import cpu
 from benchmarks.figures import CORES, Figure, Measurement
-from benchmarks.fixtures import items_of, site_with_keywords, start_run
+from benchmarks.fixtures import items_of, site_with_keywords
 from benchmarks.session import Session
 from tests.support.client import Api, Tenant
 from tests.support.stack import Stack
@@ -83,7 +83,7 @@ def _one_pass(stack: Stack, tenants: list[Tenant], timeout: float, interval: flo
         started = time.perf_counter()
         # Every site's run_now at once: one request in flight per site.
         with ThreadPoolExecutor(max_workers=len(customers)) as pool:
-            run_ids = list(pool.map(lambda customer: start_run(*customer), customers))
+            run_ids = list(pool.map(lambda customer: customer[0].start_run(customer[1]), customers))
         runs, finished = _wait_all(api, list(zip(tenants, run_ids)), timeout, interval)
         wall = time.perf_counter() - started
         machine = cpu.MachineTimes.now() - machine

@@ -14,7 +14,7 @@ import time
 
 from benchmarks import ai_bound
 from benchmarks.figures import Figure, Measurement, latency_figures
-from benchmarks.fixtures import seconds, site_with_keywords, start_run
+from benchmarks.fixtures import seconds, site_with_keywords
 from benchmarks.session import Session
 from tests.support.client import Api
 
@@ -26,7 +26,7 @@ NAME = "projection lag, event stored → visible in the API"
 def lag(session: Session) -> list[Figure]:
     api = Api(ai_bound.stack(session).base_url)
     tenant = site_with_keywords(api, KEYWORDS)
-    run_id = start_run(api, tenant)
+    run_id = api.start_run(tenant)
     lags: list[float] = []
     last, status, deadline = 0, "running", time.monotonic() + 180
     while time.monotonic() < deadline:

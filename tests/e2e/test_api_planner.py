@@ -11,7 +11,6 @@ from tests.support.errors import assert_error
 from tests.support.keywords import keyword_set
 
 pytestmark = pytest.mark.e2e
-FAST = {"within_stage_delay": 0, "between_stage_delay": 0}
 KINDS = ("keywords", "clusters", "ideas", "tasks", "content", "images")
 
 
@@ -22,10 +21,8 @@ def _import(api: Api, tenant: Tenant, keywords: list[dict]) -> object:
 @pytest.fixture(scope="module")
 def finished(api: Api) -> tuple[Tenant, str]:
     """A site whose one run has gone through all seven stages."""
-    tenant = api.tenant()
-    api.import_keywords(tenant, keyword_set(topics=2, per_topic=3))
-    api.configure(tenant, **FAST)
-    run_id = api.run_now(tenant).json()["run_id"]
+    tenant = api.small_site()
+    run_id = api.start_run(tenant)
     api.wait_status(tenant, run_id, "completed")
     return tenant, run_id
 

@@ -14,11 +14,9 @@ import psycopg
 import pytest
 
 from tests.support.client import Api, Tenant
-from tests.support.keywords import keyword_set
 from tests.support.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
-FAST = {"within_stage_delay": 0, "between_stage_delay": 0}
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +32,8 @@ def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _start(api: Api) -> tuple[Tenant, str]:
-    tenant = api.tenant()
-    api.import_keywords(tenant, keyword_set(topics=2, per_topic=3))
-    api.configure(tenant, **FAST, stage_1_batch_size=2)
-    return tenant, api.run_now(tenant).json()["run_id"]
+    tenant = api.small_site(stage_1_batch_size=2)
+    return tenant, api.start_run(tenant)
 
 
 def _answers(api: Api, tenant: Tenant, run_id: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from tests.support.client import Api
-from tests.support.keywords import keyword_set
 from tests.support.stack import ROOT, Stack, wait_for_text
 
 pytestmark = pytest.mark.e2e
@@ -54,12 +53,8 @@ def test_up_runs_one_pipeline_per_process_asked_and_down_stops_them_all(tmp_path
             wait_for_text(tmp_path / f"{label}.log", "assigned to partitions", timeout=60)
 
         api = Api(stack.base_url)
-        tenant = api.tenant()
-        api.import_keywords(tenant, keyword_set(topics=2, per_topic=3))
-        api.configure(tenant, within_stage_delay=0, between_stage_delay=0)
-        answer = api.run_now(tenant)
-        assert answer.status_code == 202, answer.text
-        assert api.wait_status(tenant, answer.json()["run_id"], "completed", "failed", timeout=120)["status"] == "completed"
+        tenant = api.small_site()
+        assert api.wait_status(tenant, api.start_run(tenant), "completed", "failed", timeout=120)["status"] == "completed"
 
         again = _app_sh("up", env)  # idempotent: nothing started twice
         assert again.returncode == 0 and again.stdout.count("already running") == len(LABELS), again.stdout

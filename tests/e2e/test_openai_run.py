@@ -6,7 +6,6 @@ import pytest
 
 from tests.support.client import Api
 from tests.support.fake_openai import FakeOpenAI, Status
-from tests.support.keywords import keyword_set
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -17,11 +16,9 @@ def test_a_run_on_the_openai_provider_completes_and_bills_its_token_usage() -> N
         with Stack("openai", AI_PROVIDER="openai", OPENAI_BASE_URL=fake.base_url, OPENAI_API_KEY="sk-test",
                    OPENAI_MODEL="gpt-test", OPENAI_IMAGE_MODEL="image-test") as stack:
             api = Api(stack.base_url)
-            tenant = api.tenant()
-            api.import_keywords(tenant, keyword_set(topics=2, per_topic=3))
-            api.configure(tenant, within_stage_delay=0, between_stage_delay=0)
+            tenant = api.small_site()
             fake.script(Status(429))  # the first call is rate limited; the rate-limited provider retries it
-            run_id = api.run_now(tenant).json()["run_id"]
+            run_id = api.start_run(tenant)
             run = api.wait_status(tenant, run_id, "completed", "failed", timeout=120)
             assert run["status"] == "completed", run["error_message"]
 

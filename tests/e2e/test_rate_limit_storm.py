@@ -9,7 +9,6 @@ import pytest
 from shared.credits import credits_for_images, credits_for_text_call
 from tests.support.client import Api
 from tests.support.fake_openai import FakeOpenAI
-from tests.support.keywords import keyword_set
 from tests.support.metrics import has, value, wait_for
 from tests.support.stack import Stack
 
@@ -22,11 +21,9 @@ def test_a_run_through_a_429_storm_completes_with_no_failure_and_no_double_charg
                    OPENAI_MODEL="gpt-test", OPENAI_IMAGE_MODEL="image-test",
                    AI_REQUESTS_PER_MINUTE="6000", AI_TOKENS_PER_MINUTE="10000000", AI_IMAGES_PER_MINUTE="600") as stack:
             api = Api(stack.base_url)
-            tenant = api.tenant()
-            api.import_keywords(tenant, keyword_set(topics=2, per_topic=3))
-            api.configure(tenant, within_stage_delay=0, between_stage_delay=0)
+            tenant = api.small_site()
             fake.storm(every=3)
-            run_id = api.run_now(tenant).json()["run_id"]
+            run_id = api.start_run(tenant)
             run = api.wait_status(tenant, run_id, "completed", "failed", timeout=180)
             assert run["status"] == "completed", run["error_message"]
 

@@ -8,7 +8,6 @@ import psycopg
 import pytest
 
 from tests.support.client import Api
-from tests.support.keywords import keyword_set
 from tests.support.stack import Stack, wait_for_text
 
 pytestmark = pytest.mark.e2e
@@ -31,16 +30,9 @@ def test_runs_spread_over_two_pipelines_and_move_when_one_dies() -> None:
     with Stack("pair", OFFLINE_AI_LATENCY_MS="200") as stack:
         stack.start_process("pipeline2", "services.pipeline")
         api = Api(stack.base_url)
-        tenants = [api.tenant() for _ in range(SITES)]
-        for tenant in tenants:
-            api.import_keywords(tenant, keyword_set(topics=2, per_topic=3))
-            api.configure(tenant, within_stage_delay=0, between_stage_delay=0, stage_1_batch_size=2)
+        tenants = [api.small_site(stage_1_batch_size=2) for _ in range(SITES)]
         _wait_for_line(stack, "pipeline2", "assigned to partitions")
-        runs = []
-        for tenant in tenants:
-            answer = api.run_now(tenant)
-            assert answer.status_code == 202, answer.text
-            runs.append((tenant, answer.json()["run_id"]))
+        runs = [(tenant, api.start_run(tenant)) for tenant in tenants]
         assert _accepted_starts(stack, "pipeline") > 0 and _accepted_starts(stack, "pipeline2") > 0
 
         stack.kill("pipeline2", signal.SIGKILL)

@@ -9,7 +9,6 @@ import time
 import pytest
 
 from tests.support.client import Api
-from tests.support.keywords import keyword_set
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
 from tests.support.stack import Stack
 
@@ -51,12 +50,8 @@ def test_one_trace_from_run_now_to_the_projection() -> None:
         OTEL_BSP_SCHEDULE_DELAY="100",
     ) as stack:
         api = Api(stack.base_url)
-        tenant = api.tenant()
-        api.import_keywords(tenant, keyword_set(topics=2, per_topic=3))
-        api.configure(tenant, within_stage_delay=0, between_stage_delay=0)
-        answer = api.run_now(tenant)
-        assert answer.status_code == 202, answer.text
-        run_id = answer.json()["run_id"]
+        tenant = api.small_site()
+        run_id = api.start_run(tenant)
         api.wait_status(tenant, run_id, "completed")
 
         trace_id, spans = _wait_for_trace(receiver)

@@ -8,7 +8,10 @@ from typing import Any, Callable
 
 import httpx
 
+from tests.support.keywords import keyword_set
 from tests.support.stack import ADMIN_TOKEN
+
+NO_DELAYS = {"within_stage_delay": 0, "between_stage_delay": 0}
 
 
 @dataclass
@@ -54,6 +57,20 @@ class Api:
 
     def run_now(self, tenant: Tenant) -> httpx.Response:
         return self.call(tenant.token, "POST", "/api/v1/automation/run_now", params={"site_id": tenant.site_id})
+
+    def start_run(self, tenant: Tenant) -> str:
+        """``run_now``, admitted: the new run's id."""
+        answer = self.run_now(tenant)
+        assert answer.status_code == 202, answer.text
+        return answer.json()["run_id"]
+
+    def small_site(self, **config: Any) -> Tenant:
+        """A new tenant whose site has six keywords in two topics and no delays (``config`` on
+        top): a whole run takes seconds."""
+        tenant = self.tenant()
+        self.import_keywords(tenant, keyword_set(topics=2, per_topic=3))
+        self.configure(tenant, **{**NO_DELAYS, **config})
+        return tenant
 
     def run(self, tenant: Tenant, run_id: str) -> dict[str, Any]:
         answer = self.call(tenant.token, "GET", f"/api/v1/automation/runs/{run_id}")
